@@ -1,0 +1,44 @@
+"""The web application: JSON API under /api/v1, Chinese-first pages elsewhere."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shujiao.audit.api import router as audit_api
+from shujiao.catalog.api import router as catalog_api
+from shujiao.catalog.storage import LocalFileStorage
+from shujiao.config import Settings
+from shujiao.db import make_engine, make_session_factory
+from shujiao.delivery.api import router as delivery_api
+from shujiao.ledger.api import router as ledger_api
+from shujiao.listing.api import router as listing_api
+from shujiao.market.api import router as market_api
+from shujiao.members.api import router as members_api
+from shujiao.web import errors as web_errors
+from shujiao.web import pages as web_pages
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Shujiao 数交",
+        summary="Data element exchange platform (数据要素交易平台)",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    settings.storage_root.mkdir(parents=True, exist_ok=True)
+    app.state.storage = LocalFileStorage(settings.storage_root)
+
+    for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api):
+        app.include_router(router)
+    web_pages.install(app)
+    web_errors.install(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """For ``uvicorn --factory`` and ``shujiao serve``: settings from SHUJIAO_* variables."""
+    from shujiao.config import get_settings
+
+    return create_app(get_settings())

@@ -1,0 +1,66 @@
+"""Where dataset bytes live. A protocol so that an object store can replace the local disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from shujiao.errors import PayloadTooLarge
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size_bytes: int
+    sha256: str
+
+
+class FileStorage(Protocol):
+    def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile: ...
+    def local_path(self, key: str) -> Path: ...
+    def delete(self, key: str) -> None: ...
+
+
+class LocalFileStorage:
+    """Files under a root folder, written to a temporary name and renamed once complete."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile:
+        key = f"{prefix}/{uuid.uuid4().hex}{suffix}"
+        path = self.local_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with partial.open("wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PayloadTooLarge("文件过大", f"file larger than {max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.rename(path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest())
+
+    def local_path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError("storage key escapes the storage root")
+        return path
+
+    def delete(self, key: str) -> None:
+        self.local_path(key).unlink(missing_ok=True)

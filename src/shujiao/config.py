@@ -1,0 +1,69 @@
+"""Typed settings, read from the environment once and passed in (never built at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
+
+
+class AuthSettings(BaseModel):
+    token_ttl_hours: int = Field(12, ge=1)
+    cookie_name: str = "shujiao_session"
+    cookie_secure: bool = False
+
+
+class CatalogSettings(BaseModel):
+    max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+
+
+class MarketSettings(BaseModel):
+    # Exchange fee in basis points of the order amount (300 = 3%).
+    fee_rate_bp: int = Field(300, ge=0, le=10_000)
+    # An order the buyer neither accepts nor disputes settles by itself after this many days.
+    auto_settle_days: int = Field(7, ge=0)
+
+
+class DeliverySettings(BaseModel):
+    link_ttl_seconds: int = Field(3600, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    sql_echo: bool = False
+
+    auth: AuthSettings = AuthSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    market: MarketSettings = MarketSettings()
+    delivery: DeliverySettings = DeliverySettings()
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'shujiao.db').as_posix()}"
+        if self.environment == "production":
+            if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SHUJIAO_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development"
+                )
+        return self
+
+    @property
+    def storage_root(self) -> Path:
+        return self.data_dir / "storage"
+
+
+def get_settings() -> Settings:
+    return Settings()

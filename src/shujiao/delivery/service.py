@@ -1,0 +1,102 @@
+"""Delivery commands: issue a download link, and serve a download through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shujiao.audit import service as audit
+from shujiao.catalog import service as catalog
+from shujiao.catalog.storage import FileStorage
+from shujiao.commands import Actor, command, query, require_member
+from shujiao.db import utcnow
+from shujiao.delivery.models import DeliveryDownload, DeliveryLink
+from shujiao.errors import DomainError, NotFound
+from shujiao.market import service as market
+
+
+class LinkExpired(DomainError):
+    status_code = 410
+    code = "link_expired"
+
+
+class FileUnavailable(DomainError):
+    status_code = 503
+    code = "file_unavailable"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    token: str
+    link: DeliveryLink
+
+
+@command("delivery.link.issue")
+def issue_link(session: Session, actor: Actor, *, order_id: int, ttl: dt.timedelta) -> IssuedLink:
+    require_member(actor)
+    order = market.deliverable_order(session, actor, order_id=order_id)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    link = DeliveryLink(order_id=order.id, member_id=order.buyer_member_id, token_sha256=_hash(token),
+                        created_at=now, expires_at=now + ttl)
+    session.add(link)
+    session.flush()
+    audit.record(session, subject_type="order", subject_id=order.id,
+                 change={"delivery_link": {"id": link.id, "expires_at": link.expires_at}})
+    return IssuedLink(token, link)
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    filename: str
+    size_bytes: int
+    sha256: str
+
+
+@command("delivery.download")
+def download(
+    session: Session, actor: Actor, *, token: str, storage: FileStorage, client_address: str = ""
+) -> Download:
+    """Serve a download to the buyer the link was made for; the first one marks the order delivered."""
+    require_member(actor)
+    link = session.scalar(select(DeliveryLink).where(DeliveryLink.token_sha256 == _hash(token)))
+    # A link used by anyone but its buyer looks like no link at all.
+    if link is None or link.member_id != actor.member_id:
+        raise NotFound("下载链接无效", "no such download link", code="link_not_found")
+    if link.expires_at <= utcnow():
+        raise LinkExpired("下载链接已过期，请重新获取", "the download link has expired; ask for a new one")
+    order = market.deliverable_order(session, actor, order_id=link.order_id)
+    dataset = catalog.dataset_for_delivery(session, dataset_id=order.dataset_id)
+    path = storage.local_path(dataset.storage_key)
+    if not path.is_file():
+        raise FileUnavailable("数据文件暂不可用，请联系交易中心", "the data file is unavailable; contact the exchange")
+    if order.status == "paid":
+        market.record_delivery(session, actor, order_id=order.id)
+    row = DeliveryDownload(link_id=link.id, order_id=order.id, user_id=actor.user_id, size_bytes=dataset.size_bytes,
+                           sha256=dataset.sha256, client_address=client_address[:64], downloaded_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.record(session, subject_type="order", subject_id=order.id,
+                 change={"download": {"id": row.id, "link_id": link.id, "sha256": dataset.sha256,
+                                      "size_bytes": dataset.size_bytes}})
+    return Download(path=path, filename=dataset.filename, size_bytes=dataset.size_bytes, sha256=dataset.sha256)
+
+
+@query
+def downloads_of(session: Session, actor: Actor, *, order_id: int) -> Sequence[DeliveryDownload]:
+    order = market.get_order(session, actor, order_id=order_id)
+    return session.scalars(
+        select(DeliveryDownload).where(DeliveryDownload.order_id == order.id).order_by(DeliveryDownload.id)
+    ).all()

@@ -1,0 +1,138 @@
+"""Demo data for ``make run``: an operator, a provider with listed products, and a buyer with money."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import duckdb
+import typer
+from sqlalchemy.orm import Session
+
+from shujiao.catalog import service as catalog
+from shujiao.catalog.schemas import ResourceCreate
+from shujiao.catalog.storage import LocalFileStorage
+from shujiao.commands import ANONYMOUS, SYSTEM, Actor
+from shujiao.config import Settings
+from shujiao.db import make_engine, make_session_factory, unit_of_work
+from shujiao.errors import NotFound
+from shujiao.ledger import service as ledger
+from shujiao.listing import service as listing
+from shujiao.listing.schemas import Checklist, ProductCreate, Review
+from shujiao.members import credit_code, service as members
+from shujiao.members.schemas import MemberApply, UserCreate
+
+OPERATOR = ("operator", "operator-demo-123")
+PROVIDER = ("provider", "provider-demo-123")
+BUYER = ("buyer", "buyer-demo-123")
+
+
+def demo_credit_code(seed: str) -> str:
+    """A well-formed credit code (valid check character) for made-up demo companies."""
+    body = "91520100" + seed.rjust(9, "0")[:9]
+    return body + credit_code.check_character(body)
+
+
+def _actor(session: Session, username: str) -> Actor:
+    user = members.find_user_by_username(session, username)
+    member = user.member
+    return Actor(kind="user", username=user.username, user_id=user.id, member_id=member.id,
+                 member_kind=member.kind, member_status=member.status, role=user.role)
+
+
+DATASETS = {
+    "enterprise_credit.csv": """
+        SELECT printf('91520100%09dX', i) AS 统一社会信用代码,
+               '贵州' || (['数智', '云联', '黔峰', '筑城', '山地'])[1 + i % 5] || '科技有限公司' || i AS 企业名称,
+               (['软件和信息技术服务业', '制造业', '批发和零售业', '交通运输业'])[1 + i % 4] AS 行业,
+               500 + (i * 37) % 400 AS 信用评分,
+               DATE '2025-12-31' AS 评价日期
+        FROM range(1, 2001) t(i)""",
+    "traffic_flow.parquet": """
+        SELECT TIMESTAMP '2025-10-01 00:00:00' + INTERVAL (i % 720) HOUR AS 时段,
+               (['人民大道', '北京路', '中华北路', '延安西路', '花溪大道'])[1 + i % 5] AS 道路,
+               100 + (i * 53) % 1900 AS 车流量,
+               20 + (i * 7) % 50 AS 平均车速
+        FROM range(0, 3600) t(i)""",
+    "weather_daily.csv": """
+        SELECT DATE '2025-01-01' + INTERVAL (i) DAY AS 日期, '贵阳' AS 城市,
+               5 + (i * 13) % 25 AS 最高气温, (i * 7) % 15 AS 最低气温, (i * 11) % 60 AS 降水量毫米
+        FROM range(0, 365) t(i)""",
+}
+
+PRODUCTS = [
+    ("企业信用数据", "企业公共信用信息", "信用", 2, "enterprise_credit.csv",
+     "贵州企业信用评分数据（2025年度）",
+     "覆盖2000家贵州企业的公共信用综合评分，含行业、评分与评价日期，可用于供应链风控与授信前筛查。", 880_00),
+    ("城市交通流量", "贵阳主干道小时级车流量与平均车速", "交通", 1, "traffic_flow.parquet",
+     "贵阳主干道交通流量（小时级）",
+     "五条主干道连续30天的小时级车流量与平均车速，适用于出行规划、商圈选址与交通仿真。", 1_200_00),
+    ("气象观测数据", "贵阳逐日气温与降水", "气象", 1, "weather_daily.csv",
+     "贵阳逐日气象观测数据（2025）",
+     "2025年逐日最高/最低气温与降水量，适用于农业保险定价与零售需求预测。", 300_00),
+]
+
+
+def load_demo(settings: Settings) -> None:
+    factory = make_session_factory(make_engine(settings.database_url))
+    storage = LocalFileStorage(settings.storage_root)
+    settings.storage_root.mkdir(parents=True, exist_ok=True)
+    with unit_of_work(factory) as session:
+        try:
+            members.find_user_by_username(session, OPERATOR[0])
+            typer.echo("demo data already loaded")
+            _print_logins()
+            return
+        except NotFound:
+            pass
+        members.create_operator(session, SYSTEM, username=OPERATOR[0], password=OPERATOR[1])
+
+    with unit_of_work(factory) as session:
+        operator = _actor(session, OPERATOR[0])
+        provider = members.apply(session, ANONYMOUS, application=MemberApply(
+            name="贵州数智科技有限公司", credit_code=demo_credit_code("MA6DEMX01"), kind="provider",
+            admin=UserCreate(username=PROVIDER[0], password=PROVIDER[1])))
+        buyer = members.apply(session, ANONYMOUS, application=MemberApply(
+            name="成都智慧出行研究院有限公司", credit_code=demo_credit_code("MA6DEMX02"), kind="buyer",
+            admin=UserCreate(username=BUYER[0], password=BUYER[1])))
+        members.apply(session, ANONYMOUS, application=MemberApply(
+            name="四川数据资产评估有限公司", credit_code=demo_credit_code("MA6DEMX03"), kind="service",
+            admin=UserCreate(username="assessor", password="assessor-demo-123")))
+        members.approve(session, operator, member_id=provider.id)
+        members.approve(session, operator, member_id=buyer.id)
+        ledger.record_deposit(session, operator, member_id=buyer.id, amount_fen=10_000_00, reference="DEMO-BANK-0001")
+
+    with unit_of_work(factory) as session, tempfile.TemporaryDirectory() as tmp:
+        operator = _actor(session, OPERATOR[0])
+        seller = _actor(session, PROVIDER[0])
+        connection = duckdb.connect()
+        for filename, sql in DATASETS.items():
+            fmt = "PARQUET" if filename.endswith(".parquet") else "CSV, HEADER"
+            connection.execute(f"COPY ({sql}) TO '{Path(tmp) / filename}' (FORMAT {fmt})")
+        connection.close()
+        for name, description, domain, sensitivity, filename, title, text, price in PRODUCTS:
+            resource = catalog.create_resource(session, seller, data=ResourceCreate(
+                name=name, description=description, domain=domain, grade="general", sensitivity=sensitivity))
+            dataset = catalog.add_dataset(
+                session, seller, storage=storage, resource_id=resource.id, filename=filename,
+                stream=io.BytesIO((Path(tmp) / filename).read_bytes()),
+                max_bytes=settings.catalog.max_upload_bytes)
+            product = listing.create_product(session, seller, data=ProductCreate(
+                resource_id=resource.id, dataset_id=dataset.id, title=title, description=text, price_fen=price))
+            listing.submit_product(session, seller, product_id=product.id)
+            listing.review_product(session, operator, product_id=product.id, review=Review(
+                decision="approve", reason="演示数据，合规检查通过",
+                checklist=Checklist(legal_source=True, personal_information=True, security_grade=True,
+                                    intellectual_property=True, negative_list=True)))
+        catalog.create_resource(session, seller, data=ResourceCreate(
+            name="电网调度运行数据", description="核心数据，仅用于演示“核心数据不得上架”。", domain="能源",
+            grade="core"))
+    typer.echo("demo data loaded")
+    _print_logins()
+
+
+def _print_logins() -> None:
+    for role, (username, password) in (("运营方 operator", OPERATOR), ("数据提供方 provider", PROVIDER),
+                                       ("需求方 buyer", BUYER)):
+        typer.echo(f"  {role:<22} {username} / {password}")

@@ -1,0 +1,263 @@
+"""Ledger commands and queries. :func:`post` is the only writer of journal entries."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shujiao.audit import service as audit
+from shujiao.commands import Actor, command, inside_command, query, require_operator
+from shujiao.db import utcnow
+from shujiao.errors import Conflict, InvalidInput, NotFound
+from shujiao.ledger import core
+from shujiao.ledger.core import AccountKind, NormalSide
+from shujiao.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
+
+BANK = "exchange:bank"
+FEES = "exchange:fees"
+MAX_AMOUNT_FEN = 10**15  # a thousand billion yuan; anything larger is a typing mistake
+
+
+def wallet_code(member_id: int) -> str:
+    return f"member:{member_id}:wallet"
+
+
+def escrow_code(member_id: int) -> str:
+    return f"member:{member_id}:escrow"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+def _content_sha256(entry: core.Entry) -> str:
+    text = entry.kind + "|" + "|".join(
+        f"{p.account}:{p.amount_fen}" for p in sorted(entry.postings, key=lambda p: p.account)
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_amount(amount_fen: int) -> None:
+    if type(amount_fen) is not int or amount_fen <= 0 or amount_fen > MAX_AMOUNT_FEN:
+        raise InvalidInput("金额必须为正整数（分）", "amount must be a positive integer number of fen")
+
+
+@inside_command
+def open_member_accounts(session: Session, *, member_id: int) -> None:
+    """Create a member's wallet and escrow accounts (part of approving the member)."""
+    for code, kind in ((wallet_code(member_id), AccountKind.WALLET), (escrow_code(member_id), AccountKind.ESCROW)):
+        if session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code)) is None:
+            session.add(LedgerAccount(
+                code=code, kind=kind.value, normal_side=core.NORMAL_SIDE[kind].value,
+                member_id=member_id, balance_fen=0, created_at=utcnow(),
+            ))
+    session.flush()
+
+
+@inside_command
+def post(session: Session, entry: core.Entry, *, memo: str = "") -> LedgerEntry:
+    """Post a balanced entry; a replay with the same key and content returns the first posting."""
+    core.validate(entry)
+    fingerprint = _content_sha256(entry)
+    existing = session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == entry.idempotency_key))
+    if existing is not None:
+        if existing.content_sha256 != fingerprint:
+            raise Conflict("幂等键已用于另一笔记账", "idempotency key already used for a different entry",
+                           code="idempotency_conflict")
+        return existing
+
+    codes = sorted({p.account for p in entry.postings})
+    # Lock in a fixed order (by code) so that two entries touching the same accounts cannot deadlock.
+    accounts = {
+        a.code: a
+        for a in session.scalars(
+            select(LedgerAccount).where(LedgerAccount.code.in_(codes)).order_by(LedgerAccount.code).with_for_update()
+        )
+    }
+    missing = set(codes) - accounts.keys()
+    if missing:
+        raise NotFound("账户不存在", f"no such account: {', '.join(sorted(missing))}", code="account_not_found")
+
+    sides = {code: NormalSide(a.normal_side) for code, a in accounts.items()}
+    try:
+        new_balances = core.apply(
+            {code: a.balance_fen for code, a in accounts.items()}, sides, entry,
+            may_go_negative=[BANK],
+        )
+    except core.NegativeBalance as exc:
+        raise InsufficientFunds("可用余额不足", "insufficient balance", account=exc.account) from exc
+
+    row = LedgerEntry(
+        idempotency_key=entry.idempotency_key, kind=entry.kind, memo=memo or entry.memo,
+        content_sha256=fingerprint, posted_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    for p in entry.postings:
+        session.add(LedgerPosting(entry_id=row.id, account_id=accounts[p.account].id, amount_fen=p.amount_fen))
+    for code, balance in new_balances.items():
+        accounts[code].balance_fen = balance
+    session.flush()
+    audit.record(session, subject_type="ledger_entry", subject_id=row.id, change={
+        "idempotency_key": row.idempotency_key, "kind": row.kind,
+        "postings": [{"account": p.account, "amount_fen": p.amount_fen} for p in entry.postings],
+    })
+    return row
+
+
+@command("ledger.deposit")
+def record_deposit(session: Session, actor: Actor, *, member_id: int, amount_fen: int, reference: str) -> LedgerEntry:
+    """The operator records money a member transferred to the exchange's bank account."""
+    require_operator(actor)
+    check_amount(amount_fen)
+    reference = _check_reference(reference)
+    _member_wallet(session, member_id)
+    return post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, wallet_code(member_id), amount_fen),
+                memo=reference)
+
+
+@command("ledger.withdraw")
+def record_withdrawal(session: Session, actor: Actor, *, member_id: int, amount_fen: int, reference: str) -> LedgerEntry:
+    """The operator records money paid out of a member's available balance to their bank."""
+    require_operator(actor)
+    check_amount(amount_fen)
+    reference = _check_reference(reference)
+    _member_wallet(session, member_id)
+    return post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, wallet_code(member_id), amount_fen),
+                memo=reference)
+
+
+def _check_reference(reference: str) -> str:
+    reference = (reference or "").strip()
+    if not 1 <= len(reference) <= 64:
+        raise InvalidInput("请填写银行流水号（1–64 个字符）", "a bank reference of 1–64 characters is required")
+    return reference
+
+
+def _member_wallet(session: Session, member_id: int) -> LedgerAccount:
+    account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == wallet_code(member_id)))
+    if account is None:
+        raise NotFound("该会员没有账户（尚未通过准入）", "the member has no account (not approved yet)",
+                       code="account_not_found")
+    return account
+
+
+@dataclass(frozen=True)
+class MemberBalance:
+    member_id: int
+    balance_fen: int
+    held_fen: int
+
+
+@query
+def member_balance(session: Session, actor: Actor, *, member_id: int) -> MemberBalance:
+    """A member's available and held money; only the member itself and the operator may look."""
+    if not (actor.is_operator or actor.is_system or actor.member_id == member_id):
+        raise NotFound("账户不存在", "account not found")
+    rows = dict(session.execute(
+        select(LedgerAccount.code, LedgerAccount.balance_fen)
+        .where(LedgerAccount.code.in_([wallet_code(member_id), escrow_code(member_id)]))
+    ).tuples().all())
+    if not rows:
+        raise NotFound("账户不存在", "account not found")
+    return MemberBalance(member_id, rows.get(wallet_code(member_id), 0), rows.get(escrow_code(member_id), 0))
+
+
+@query
+def member_postings(session: Session, actor: Actor, *, member_id: int, limit: int = 100) -> Sequence[tuple[LedgerPosting, LedgerEntry]]:
+    """The statement of a member's accounts, newest first."""
+    member_balance(session, actor, member_id=member_id)
+    stmt = (
+        select(LedgerPosting, LedgerEntry)
+        .join(LedgerEntry, LedgerPosting.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerPosting.account_id == LedgerAccount.id)
+        .where(LedgerAccount.member_id == member_id)
+        .order_by(LedgerPosting.id.desc())
+        .limit(limit)
+    )
+    return session.execute(stmt).tuples().all()
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    balanced: bool
+    entries: int
+    postings: int
+    unbalanced_entries: list[int]
+    accounts_out_of_step: list[str]
+    negative_member_accounts: list[str]
+    bank_fen: int
+    owed_to_members_fen: int
+    fees_fen: int
+    deposits_fen: int
+    withdrawals_fen: int
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        if self.unbalanced_entries:
+            out.append(f"unbalanced entries: {self.unbalanced_entries}")
+        if self.accounts_out_of_step:
+            out.append(f"stored balance differs from postings: {self.accounts_out_of_step}")
+        if self.negative_member_accounts:
+            out.append(f"negative member accounts: {self.negative_member_accounts}")
+        if self.bank_fen != self.owed_to_members_fen + self.fees_fen:
+            out.append("bank money differs from what is owed to members plus fees")
+        if self.bank_fen != self.deposits_fen - self.withdrawals_fen:
+            out.append("bank money differs from deposits minus withdrawals")
+        return out
+
+
+@query
+def check(session: Session, actor: Actor) -> LedgerCheck:
+    """Recompute everything from the postings and compare with the stored balances."""
+    require_operator(actor)
+    unbalanced = list(session.scalars(
+        select(LedgerPosting.entry_id).group_by(LedgerPosting.entry_id)
+        .having(func.sum(LedgerPosting.amount_fen) != 0).order_by(LedgerPosting.entry_id)
+    ))
+    sums = dict(session.execute(
+        select(LedgerPosting.account_id, func.coalesce(func.sum(LedgerPosting.amount_fen), 0))
+        .group_by(LedgerPosting.account_id)
+    ).tuples().all())
+    out_of_step, negative = [], []
+    bank = owed = fees = 0
+    for account in session.scalars(select(LedgerAccount).order_by(LedgerAccount.id)):
+        recomputed = core.balance_change(NormalSide(account.normal_side), int(sums.get(account.id, 0)))
+        if recomputed != account.balance_fen:
+            out_of_step.append(account.code)
+        if account.kind == AccountKind.BANK:
+            bank += recomputed
+        elif account.kind == AccountKind.FEES:
+            fees += recomputed
+        else:
+            owed += recomputed
+            if recomputed < 0:
+                negative.append(account.code)
+
+    def total_of(kind: str) -> int:
+        return int(session.scalar(
+            select(func.coalesce(func.sum(LedgerPosting.amount_fen), 0))
+            .join(LedgerEntry, LedgerPosting.entry_id == LedgerEntry.id)
+            .join(LedgerAccount, LedgerPosting.account_id == LedgerAccount.id)
+            .where(LedgerEntry.kind == kind, LedgerAccount.code == BANK)
+        ) or 0)
+
+    result = LedgerCheck(
+        balanced=False,
+        entries=int(session.scalar(select(func.count()).select_from(LedgerEntry)) or 0),
+        postings=int(session.scalar(select(func.count()).select_from(LedgerPosting)) or 0),
+        unbalanced_entries=unbalanced,
+        accounts_out_of_step=out_of_step,
+        negative_member_accounts=negative,
+        bank_fen=bank,
+        owed_to_members_fen=owed,
+        fees_fen=fees,
+        deposits_fen=total_of("deposit"),
+        withdrawals_fen=-total_of("withdrawal"),
+    )
+    return LedgerCheck(**{**result.__dict__, "balanced": not result.problems})

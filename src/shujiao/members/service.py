@@ -1,0 +1,236 @@
+"""Admission of members, their users, and logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shujiao.audit import service as audit
+from shujiao.commands import (
+    Actor,
+    allow_anyone,
+    command,
+    query,
+    require_member,
+    require_operator,
+    require_system,
+)
+from shujiao.db import utcnow
+from shujiao.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, not_found
+from shujiao.ledger import service as ledger
+from shujiao.members.models import Member, MemberSession, MemberUser
+from shujiao.members.schemas import MemberApply, StaffCreate
+
+OPERATOR_MEMBER_NAME = "交易中心运营方"
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _ensure_username_free(session: Session, username: str) -> None:
+    if session.scalar(select(MemberUser.id).where(MemberUser.username == username)) is not None:
+        raise Conflict("用户名已被使用", "username already taken", code="username_taken")
+
+
+@command("members.apply")
+def apply(session: Session, actor: Actor, *, application: MemberApply) -> Member:
+    """An organization applies to join; it waits for the operator's decision."""
+    allow_anyone()
+    if session.scalar(select(Member.id).where(Member.credit_code == application.credit_code)) is not None:
+        raise Conflict("该统一社会信用代码已申请或已入会", "this credit code has already applied",
+                       code="credit_code_taken")
+    _ensure_username_free(session, application.admin.username)
+    now = utcnow()
+    member = Member(name=application.name, credit_code=application.credit_code, kind=application.kind,
+                    status="pending", decision_reason="", applied_at=now)
+    session.add(member)
+    session.flush()
+    user = MemberUser(member_id=member.id, username=application.admin.username,
+                      password_hash=_hasher.hash(application.admin.password), role="admin",
+                      active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    audit.record(session, subject_type="member", subject_id=member.id, change={
+        "status": "pending", "name": member.name, "credit_code": member.credit_code,
+        "kind": member.kind, "admin_username": user.username,
+    })
+    return member
+
+
+def _pending_member(session: Session, member_id: int) -> Member:
+    member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+    if member is None or member.kind == "operator":
+        raise not_found("会员", "member")
+    if member.status != "pending":
+        raise Conflict("该申请已处理", f"the application is already {member.status}", code="already_decided")
+    return member
+
+
+@command("members.approve")
+def approve(session: Session, actor: Actor, *, member_id: int) -> Member:
+    require_operator(actor)
+    member = _pending_member(session, member_id)
+    member.status = "approved"
+    member.decided_at = utcnow()
+    session.flush()
+    ledger.open_member_accounts(session, member_id=member.id)
+    audit.record(session, subject_type="member", subject_id=member.id,
+                 change={"status": {"from": "pending", "to": "approved"}})
+    return member
+
+
+@command("members.reject")
+def reject(session: Session, actor: Actor, *, member_id: int, reason: str) -> Member:
+    require_operator(actor)
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise InvalidInput("驳回须说明理由", "a rejection needs a reason")
+    member = _pending_member(session, member_id)
+    member.status = "rejected"
+    member.decision_reason = reason
+    member.decided_at = utcnow()
+    session.flush()
+    audit.record(session, subject_type="member", subject_id=member.id,
+                 change={"status": {"from": "pending", "to": "rejected"}, "reason": reason})
+    return member
+
+
+@command("members.add_user")
+def add_user(session: Session, actor: Actor, *, user: StaffCreate) -> MemberUser:
+    """A member's admin adds a colleague (admin or staff)."""
+    require_member(actor, approved=False, admin=True)
+    _ensure_username_free(session, user.username)
+    row = MemberUser(member_id=actor.member_id, username=user.username,
+                     password_hash=_hasher.hash(user.password), role=user.role, active=True,
+                     created_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.record(session, subject_type="member_user", subject_id=row.id,
+                 change={"member_id": actor.member_id, "username": row.username, "role": row.role})
+    return row
+
+
+@command("members.create_operator")
+def create_operator(session: Session, actor: Actor, *, username: str, password: str) -> MemberUser:
+    """Make an operator user (the first one from the CLI); the operator member is made once."""
+    require_system(actor)
+    credentials = StaffCreate(username=username, password=password)
+    _ensure_username_free(session, credentials.username)
+    now = utcnow()
+    operator = session.scalar(select(Member).where(Member.kind == "operator"))
+    if operator is None:
+        operator = Member(name=OPERATOR_MEMBER_NAME, credit_code=None, kind="operator",
+                          status="approved", decision_reason="", applied_at=now, decided_at=now)
+        session.add(operator)
+        session.flush()
+        audit.record(session, subject_type="member", subject_id=operator.id,
+                     change={"status": "approved", "kind": "operator", "name": operator.name})
+    user = MemberUser(member_id=operator.id, username=credentials.username,
+                      password_hash=_hasher.hash(credentials.password), role="operator",
+                      active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    audit.record(session, subject_type="member_user", subject_id=user.id,
+                 change={"member_id": operator.id, "username": user.username, "role": "operator"})
+    return user
+
+
+@command("members.login")
+def login(session: Session, actor: Actor, *, username: str, password: str, ttl: dt.timedelta) -> tuple[str, MemberSession]:
+    """Check a password and open a session; returns the raw token (shown once) and the session."""
+    allow_anyone()
+    user = session.scalar(select(MemberUser).where(MemberUser.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        raise NotAuthenticated("用户名或密码错误", "wrong username or password", code="bad_credentials")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = MemberSession(token_sha256=hash_token(token), user_id=user.id, created_at=now, expires_at=now + ttl)
+    session.add(row)
+    session.flush()
+    audit.record(session, subject_type="member_user", subject_id=user.id,
+                 change={"login": {"session_id": row.id, "expires_at": row.expires_at}})
+    return token, row
+
+
+@command("members.logout")
+def logout(session: Session, actor: Actor, *, token: str) -> None:
+    allow_anyone()
+    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("会话不存在或已退出", "no such session")
+    row.revoked_at = utcnow()
+    session.flush()
+    audit.record(session, subject_type="member_user", subject_id=row.user_id,
+                 change={"logout": {"session_id": row.id}})
+
+
+@query
+def actor_for_token(session: Session, token: str) -> Actor | None:
+    """Who holds this bearer token or session cookie, or None if it is unknown, expired or revoked."""
+    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    user = row.user
+    member = user.member
+    return Actor(kind="user", username=user.username, user_id=user.id, member_id=member.id,
+                 member_kind=member.kind, member_status=member.status, role=user.role)
+
+
+@query
+def get_member(session: Session, actor: Actor, *, member_id: int) -> Member:
+    """A member's own record, or any member for the operator; everyone else gets 404."""
+    if not (actor.is_operator or actor.member_id == member_id):
+        raise not_found("会员", "member")
+    member = session.get(Member, member_id)
+    if member is None:
+        raise not_found("会员", "member")
+    return member
+
+
+@query
+def get_user(session: Session, actor: Actor, *, user_id: int) -> MemberUser:
+    user = session.get(MemberUser, user_id)
+    if user is None or not (actor.is_operator or actor.member_id == user.member_id):
+        raise not_found("用户", "user")
+    return user
+
+
+@query
+def list_members(session: Session, actor: Actor, *, status: str | None = None) -> Sequence[Member]:
+    require_operator(actor)
+    stmt = select(Member).where(Member.kind != "operator").order_by(Member.id.desc())
+    if status:
+        stmt = stmt.where(Member.status == status)
+    return session.scalars(stmt).all()
+
+
+@query
+def member_names(session: Session, member_ids: set[int]) -> dict[int, str]:
+    """Public names of members (shown on listed products and orders)."""
+    if not member_ids:
+        return {}
+    return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).tuples().all())
+
+
+@query
+def find_user_by_username(session: Session, username: str) -> MemberUser:
+    user = session.scalar(select(MemberUser).where(MemberUser.username == username))
+    if user is None:
+        raise NotFound("用户不存在", "user not found")
+    return user
