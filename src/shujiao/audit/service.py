@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
 from shujiao.audit.models import AuditEvent
-from shujiao.commands import Actor, current_command, query, require_operator
+from shujiao.commands import Actor, current_command, inside_command, query, require_operator
 from shujiao.db import utcnow
 
 
+@inside_command
 def record(session: Session, *, subject_type: str, subject_id: Any, change: dict[str, Any]) -> AuditEvent:
     """Append one record for the running command, in the caller's transaction."""
     running = current_command()

@@ -34,6 +34,18 @@ NORMAL_SIDE = {
 }
 
 
+BANK = "exchange:bank"
+FEES = "exchange:fees"
+
+
+def wallet_code(member_id: int) -> str:
+    return f"member:{member_id}:wallet"
+
+
+def escrow_code(member_id: int) -> str:
+    return f"member:{member_id}:escrow"
+
+
 class LedgerRuleError(ValueError):
     pass
 

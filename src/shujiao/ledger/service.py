@@ -17,17 +17,9 @@ from shujiao.ledger import core
 from shujiao.ledger.core import AccountKind, NormalSide
 from shujiao.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 
-BANK = "exchange:bank"
-FEES = "exchange:fees"
+BANK = core.BANK
+FEES = core.FEES
 MAX_AMOUNT_FEN = 10**15  # a thousand billion yuan; anything larger is a typing mistake
-
-
-def wallet_code(member_id: int) -> str:
-    return f"member:{member_id}:wallet"
-
-
-def escrow_code(member_id: int) -> str:
-    return f"member:{member_id}:escrow"
 
 
 class InsufficientFunds(Conflict):
@@ -41,7 +33,7 @@ def _content_sha256(entry: core.Entry) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def check_amount(amount_fen: int) -> None:
+def _check_amount(amount_fen: int) -> None:
     if type(amount_fen) is not int or amount_fen <= 0 or amount_fen > MAX_AMOUNT_FEN:
         raise InvalidInput("金额必须为正整数（分）", "amount must be a positive integer number of fen")
 
@@ -49,7 +41,7 @@ def check_amount(amount_fen: int) -> None:
 @inside_command
 def open_member_accounts(session: Session, *, member_id: int) -> None:
     """Create a member's wallet and escrow accounts (part of approving the member)."""
-    for code, kind in ((wallet_code(member_id), AccountKind.WALLET), (escrow_code(member_id), AccountKind.ESCROW)):
+    for code, kind in ((core.wallet_code(member_id), AccountKind.WALLET), (core.escrow_code(member_id), AccountKind.ESCROW)):
         if session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code)) is None:
             session.add(LedgerAccount(
                 code=code, kind=kind.value, normal_side=core.NORMAL_SIDE[kind].value,
@@ -113,10 +105,10 @@ def post(session: Session, entry: core.Entry, *, memo: str = "") -> LedgerEntry:
 def record_deposit(session: Session, actor: Actor, *, member_id: int, amount_fen: int, reference: str) -> LedgerEntry:
     """The operator records money a member transferred to the exchange's bank account."""
     require_operator(actor)
-    check_amount(amount_fen)
+    _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    return post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, wallet_code(member_id), amount_fen),
+    return post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, core.wallet_code(member_id), amount_fen),
                 memo=reference)
 
 
@@ -124,10 +116,10 @@ def record_deposit(session: Session, actor: Actor, *, member_id: int, amount_fen
 def record_withdrawal(session: Session, actor: Actor, *, member_id: int, amount_fen: int, reference: str) -> LedgerEntry:
     """The operator records money paid out of a member's available balance to their bank."""
     require_operator(actor)
-    check_amount(amount_fen)
+    _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    return post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, wallet_code(member_id), amount_fen),
+    return post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, core.wallet_code(member_id), amount_fen),
                 memo=reference)
 
 
@@ -139,7 +131,7 @@ def _check_reference(reference: str) -> str:
 
 
 def _member_wallet(session: Session, member_id: int) -> LedgerAccount:
-    account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == wallet_code(member_id)))
+    account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == core.wallet_code(member_id)))
     if account is None:
         raise NotFound("该会员没有账户（尚未通过准入）", "the member has no account (not approved yet)",
                        code="account_not_found")
@@ -160,11 +152,11 @@ def member_balance(session: Session, actor: Actor, *, member_id: int) -> MemberB
         raise NotFound("账户不存在", "account not found")
     rows = dict(session.execute(
         select(LedgerAccount.code, LedgerAccount.balance_fen)
-        .where(LedgerAccount.code.in_([wallet_code(member_id), escrow_code(member_id)]))
-    ).tuples().all())
+        .where(LedgerAccount.code.in_([core.wallet_code(member_id), core.escrow_code(member_id)]))
+    ).all())
     if not rows:
         raise NotFound("账户不存在", "account not found")
-    return MemberBalance(member_id, rows.get(wallet_code(member_id), 0), rows.get(escrow_code(member_id), 0))
+    return MemberBalance(member_id, rows.get(core.wallet_code(member_id), 0), rows.get(core.escrow_code(member_id), 0))
 
 
 @query
@@ -179,7 +171,7 @@ def member_postings(session: Session, actor: Actor, *, member_id: int, limit: in
         .order_by(LedgerPosting.id.desc())
         .limit(limit)
     )
-    return session.execute(stmt).tuples().all()
+    return session.execute(stmt).all()
 
 
 @dataclass(frozen=True)
@@ -223,7 +215,7 @@ def check(session: Session, actor: Actor) -> LedgerCheck:
     sums = dict(session.execute(
         select(LedgerPosting.account_id, func.coalesce(func.sum(LedgerPosting.amount_fen), 0))
         .group_by(LedgerPosting.account_id)
-    ).tuples().all())
+    ).all())
     out_of_step, negative = [], []
     bank = owed = fees = 0
     for account in session.scalars(select(LedgerAccount).order_by(LedgerAccount.id)):

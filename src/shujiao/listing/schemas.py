@@ -37,11 +37,11 @@ class Checklist(BaseModel):
     """Each item is true when the reviewer confirmed it; an approval needs all five."""
 
     model_config = ConfigDict(extra="forbid")
-    legal_source: bool = Field(strict=True, ge=1, le=MAX_ID)
-    personal_information: bool = Field(strict=True, ge=1, le=MAX_ID)
-    security_grade: bool = Field(strict=True, ge=1, le=MAX_ID)
-    intellectual_property: bool = Field(strict=True, ge=1, le=MAX_ID)
-    negative_list: bool = Field(strict=True, ge=1, le=MAX_ID)
+    legal_source: bool = Field(strict=True)
+    personal_information: bool = Field(strict=True)
+    security_grade: bool = Field(strict=True)
+    intellectual_property: bool = Field(strict=True)
+    negative_list: bool = Field(strict=True)
 
 
 class Review(BaseModel):

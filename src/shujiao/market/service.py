@@ -75,8 +75,8 @@ def pay_order(session: Session, actor: Actor, *, order_id: int) -> Order:
     if order.status != "created":
         raise Conflict("订单已支付或已关闭", f"the order is {order.status}, not awaiting payment", code="bad_state")
     entry = ledger.post(session, ledger_core.hold(
-        f"order:{order.id}:hold", ledger.wallet_code(order.buyer_member_id),
-        ledger.escrow_code(order.buyer_member_id), order.amount_fen,
+        f"order:{order.id}:hold", ledger_core.wallet_code(order.buyer_member_id),
+        ledger_core.escrow_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
     order.paid_at = utcnow()
     _transition(session, order, "paid", ledger_entry_id=entry.id if entry else None)
@@ -97,8 +97,8 @@ def record_delivery(session: Session, actor: Actor, *, order_id: int) -> Order:
 def _settle(session: Session, order: Order, fee_rate_bp: int, how: str) -> None:
     fee = ledger_core.fee_for(order.amount_fen, fee_rate_bp)
     entry = ledger.post(session, ledger_core.release_to_provider(
-        f"order:{order.id}:settle", ledger.escrow_code(order.buyer_member_id),
-        ledger.wallet_code(order.provider_member_id), ledger.FEES, order.amount_fen, fee,
+        f"order:{order.id}:settle", ledger_core.escrow_code(order.buyer_member_id),
+        ledger_core.wallet_code(order.provider_member_id), ledger_core.FEES, order.amount_fen, fee,
     )) if order.amount_fen else None
     order.fee_fen = fee
     order.closed_at = utcnow()
@@ -142,8 +142,8 @@ def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) 
         raise Conflict("只有已支付、未结算的订单可以退款", f"the order is {order.status}; only paid or delivered "
                        "orders can be refunded", code="bad_state")
     entry = ledger.post(session, ledger_core.refund(
-        f"order:{order.id}:refund", ledger.escrow_code(order.buyer_member_id),
-        ledger.wallet_code(order.buyer_member_id), order.amount_fen,
+        f"order:{order.id}:refund", ledger_core.escrow_code(order.buyer_member_id),
+        ledger_core.wallet_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
     order.closed_at = utcnow()
     order.close_reason = reason or "refunded"

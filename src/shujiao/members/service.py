@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def hash_token(token: str) -> str:
+def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -126,7 +127,11 @@ def add_user(session: Session, actor: Actor, *, user: StaffCreate) -> MemberUser
 def create_operator(session: Session, actor: Actor, *, username: str, password: str) -> MemberUser:
     """Make an operator user (the first one from the CLI); the operator member is made once."""
     require_system(actor)
-    credentials = StaffCreate(username=username, password=password)
+    try:
+        credentials = StaffCreate(username=username, password=password)
+    except ValidationError as exc:
+        raise InvalidInput("用户名须为3–64位字母数字，密码至少8位",
+                           "username: 3–64 letters, digits, _ . -; password: at least 8 characters") from exc
     _ensure_username_free(session, credentials.username)
     now = utcnow()
     operator = session.scalar(select(Member).where(Member.kind == "operator"))
@@ -160,7 +165,7 @@ def login(session: Session, actor: Actor, *, username: str, password: str, ttl: 
         raise NotAuthenticated("用户名或密码错误", "wrong username or password", code="bad_credentials")
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = MemberSession(token_sha256=hash_token(token), user_id=user.id, created_at=now, expires_at=now + ttl)
+    row = MemberSession(token_sha256=_hash_token(token), user_id=user.id, created_at=now, expires_at=now + ttl)
     session.add(row)
     session.flush()
     audit.record(session, subject_type="member_user", subject_id=user.id,
@@ -171,7 +176,7 @@ def login(session: Session, actor: Actor, *, username: str, password: str, ttl: 
 @command("members.logout")
 def logout(session: Session, actor: Actor, *, token: str) -> None:
     allow_anyone()
-    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == hash_token(token)))
+    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == _hash_token(token)))
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("会话不存在或已退出", "no such session")
     row.revoked_at = utcnow()
@@ -183,7 +188,7 @@ def logout(session: Session, actor: Actor, *, token: str) -> None:
 @query
 def actor_for_token(session: Session, token: str) -> Actor | None:
     """Who holds this bearer token or session cookie, or None if it is unknown, expired or revoked."""
-    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == hash_token(token)))
+    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == _hash_token(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
         return None
     user = row.user
@@ -225,7 +230,7 @@ def member_names(session: Session, member_ids: set[int]) -> dict[int, str]:
     """Public names of members (shown on listed products and orders)."""
     if not member_ids:
         return {}
-    return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).tuples().all())
+    return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).all())
 
 
 @query

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs or starts what the test suite needs: a PostgreSQL server and Debian's Chromium.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  if [ $apt_updated -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+}
+
+PG_HOST=${SHUJIAO_TEST_PG_HOST:-127.0.0.1}
+PG_PORT=${SHUJIAO_TEST_PG_PORT:-5432}
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "installing PostgreSQL"
+  apt_install postgresql
+fi
+if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  echo "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break; sleep 1; done
+fi
+pg_isready -h "$PG_HOST" -p "$PG_PORT"
+
+if ! command -v pgbench >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
+  apt_install postgresql-contrib
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium"
+  apt_install chromium
+fi
+/usr/bin/chromium --version
