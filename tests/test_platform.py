@@ -16,6 +16,8 @@ def test_default_secret_is_refused_outside_development(tmp_path):
         Settings(environment="production", data_dir=tmp_path)
     with pytest.raises(ValidationError):
         Settings(environment="production", data_dir=tmp_path, secret_key="short")
+    with pytest.raises(ValidationError):
+        Settings(environment="test", data_dir=tmp_path)
     assert Settings(environment="development", data_dir=tmp_path).secret_key == DEVELOPMENT_SECRET_KEY
     good = Settings(environment="production", data_dir=tmp_path, secret_key="x" * 40)
     assert good.database_url == f"sqlite:///{tmp_path.as_posix()}/shujiao.db"

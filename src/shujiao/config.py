@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     def _derive_and_check(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'shujiao.db').as_posix()}"
-        if self.environment == "production":
+        if self.environment != "development":
             if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "SHUJIAO_SECRET_KEY must be set to a random value of at least 32 characters "
