@@ -22,7 +22,7 @@ class Member(Base):
     applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    users: Mapped[list["MemberUser"]] = relationship(back_populates="member", lazy="selectin")
+    users: Mapped[list["MemberUser"]] = relationship(back_populates="member")
 
 
 class MemberUser(Base):
