@@ -30,8 +30,8 @@ def record(session: Session, *, subject_type: str, subject_id: Any, change: dict
         subject_id=str(subject_id),
         change_json=canonical.dumps(change),
     )
+    # No flush here: the records go out with the command's other writes in one batch.
     session.add(event)
-    session.flush()
     running.recorded += 1
     return event
 

@@ -51,16 +51,23 @@ def open_member_accounts(session: Session, *, member_id: int) -> None:
 
 
 @inside_command
-def post(session: Session, entry: core.Entry, *, memo: str = "") -> LedgerEntry:
-    """Post a balanced entry; a replay with the same key and content returns the first posting."""
+def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: bool = False) -> LedgerEntry:
+    """Post a balanced entry.
+
+    With ``replayable`` (keys chosen by people, like a bank reference) a repeat of the same key and
+    content returns the first posting. Keys derived from a state change (``order:7:hold``) are not
+    looked up first: the state machine already allows each once, and the unique key still refuses
+    a duplicate at flush time.
+    """
     core.validate(entry)
     fingerprint = _content_sha256(entry)
-    existing = session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == entry.idempotency_key))
-    if existing is not None:
-        if existing.content_sha256 != fingerprint:
-            raise Conflict("幂等键已用于另一笔记账", "idempotency key already used for a different entry",
-                           code="idempotency_conflict")
-        return existing
+    if replayable:
+        existing = session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == entry.idempotency_key))
+        if existing is not None:
+            if existing.content_sha256 != fingerprint:
+                raise Conflict("幂等键已用于另一笔记账", "idempotency key already used for a different entry",
+                               code="idempotency_conflict")
+            return existing
 
     codes = sorted({p.account for p in entry.postings})
     # Lock in a fixed order (by code) so that two entries touching the same accounts cannot deadlock.
@@ -83,19 +90,18 @@ def post(session: Session, entry: core.Entry, *, memo: str = "") -> LedgerEntry:
     except core.NegativeBalance as exc:
         raise InsufficientFunds("可用余额不足", "insufficient balance", account=exc.account) from exc
 
+    # One flush (at the next query or the commit) writes the entry, its postings, the new balances
+    # and the audit record together.
     row = LedgerEntry(
         idempotency_key=entry.idempotency_key, kind=entry.kind, memo=memo or entry.memo,
         content_sha256=fingerprint, posted_at=utcnow(),
+        postings=[LedgerPosting(account=accounts[p.account], amount_fen=p.amount_fen) for p in entry.postings],
     )
     session.add(row)
-    session.flush()
-    for p in entry.postings:
-        session.add(LedgerPosting(entry_id=row.id, account_id=accounts[p.account].id, amount_fen=p.amount_fen))
     for code, balance in new_balances.items():
         accounts[code].balance_fen = balance
-    session.flush()
-    audit.record(session, subject_type="ledger_entry", subject_id=row.id, change={
-        "idempotency_key": row.idempotency_key, "kind": row.kind,
+    audit.record(session, subject_type="ledger_entry", subject_id=row.idempotency_key, change={
+        "kind": row.kind, "memo": row.memo,
         "postings": [{"account": p.account, "amount_fen": p.amount_fen} for p in entry.postings],
     })
     return row
@@ -108,8 +114,10 @@ def record_deposit(session: Session, actor: Actor, *, member_id: int, amount_fen
     _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    return post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, core.wallet_code(member_id), amount_fen),
-                memo=reference)
+    entry = post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, core.wallet_code(member_id),
+                                      amount_fen), memo=reference, replayable=True)
+    session.flush()
+    return entry
 
 
 @command("ledger.withdraw")
@@ -119,8 +127,10 @@ def record_withdrawal(session: Session, actor: Actor, *, member_id: int, amount_
     _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    return post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, core.wallet_code(member_id), amount_fen),
-                memo=reference)
+    entry = post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, core.wallet_code(member_id),
+                                      amount_fen), memo=reference, replayable=True)
+    session.flush()
+    return entry
 
 
 def _check_reference(reference: str) -> str:

@@ -25,6 +25,9 @@ class Product(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     # Lower-cased title + description, segmented with jieba, for Chinese search.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # What the exchange disclosed of the reviewed version (resource, dataset, columns), frozen at
+    # approval as JSON so that orders copy exactly what was reviewed; "" until first listed.
+    disclosure_json: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     listed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -121,6 +121,7 @@ def review_product(session: Session, actor: Actor, *, product_id: int, review: R
     product.status = "listed" if review.decision == "approve" else "rejected"
     if product.status == "listed":
         product.listed_at = now
+        product.disclosure_json = json.dumps(_live_disclosure(session, product), ensure_ascii=False, sort_keys=True)
     product.updated_at = now
     session.flush()
     audit.record(session, subject_type="product", subject_id=product.id, change={
@@ -161,10 +162,17 @@ def get_product(session: Session, actor: Actor, *, product_id: int) -> Product:
     return product
 
 
+def _live_disclosure(session: Session, product: Product) -> dict[str, Any]:
+    return catalog.describe_for_listing(session, resource_id=product.resource_id, dataset_id=product.dataset_id)
+
+
 @query
 def disclosure(session: Session, product: Product) -> dict[str, Any]:
-    """What the exchange discloses about a product to a prospective buyer (信息披露)."""
-    return catalog.describe_for_listing(session, resource_id=product.resource_id, dataset_id=product.dataset_id)
+    """What the exchange discloses about a product to a prospective buyer (信息披露): as approved
+    for a listed product, as it stands now for a draft its provider is preparing."""
+    if product.status in ("listed", "delisted") and product.disclosure_json:
+        return json.loads(product.disclosure_json)
+    return _live_disclosure(session, product)
 
 
 @query

@@ -42,7 +42,6 @@ def _buyers_order(session: Session, actor: Actor, order_id: int) -> Order:
 def _transition(session: Session, order: Order, to: str, **change: object) -> None:
     previous = order.status
     order.status = to
-    session.flush()
     audit.record(session, subject_type="order", subject_id=order.id,
                  change={"status": {"from": previous, "to": to}, **change})
 
@@ -79,7 +78,7 @@ def pay_order(session: Session, actor: Actor, *, order_id: int) -> Order:
         ledger_core.escrow_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
     order.paid_at = utcnow()
-    _transition(session, order, "paid", ledger_entry_id=entry.id if entry else None)
+    _transition(session, order, "paid", ledger_entry=entry.idempotency_key if entry else None)
     return order
 
 
@@ -103,7 +102,7 @@ def _settle(session: Session, order: Order, fee_rate_bp: int, how: str) -> None:
     order.fee_fen = fee
     order.closed_at = utcnow()
     order.close_reason = how
-    _transition(session, order, "settled", fee_fen=fee, how=how, ledger_entry_id=entry.id if entry else None)
+    _transition(session, order, "settled", fee_fen=fee, how=how, ledger_entry=entry.idempotency_key if entry else None)
 
 
 @command("market.order.accept")
@@ -147,7 +146,7 @@ def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) 
     )) if order.amount_fen else None
     order.closed_at = utcnow()
     order.close_reason = reason or "refunded"
-    _transition(session, order, "refunded", reason=reason, ledger_entry_id=entry.id if entry else None)
+    _transition(session, order, "refunded", reason=reason, ledger_entry=entry.idempotency_key if entry else None)
     return order
 
 
