@@ -74,7 +74,6 @@ from shujiao.listing.schemas import Checklist, ProductCreate, Review  # noqa: E4
 from shujiao.market import service as market  # noqa: E402
 from tests.factories import actor_of, random_credit_code  # noqa: E402
 from shujiao.market.models import Order  # noqa: E402
-from shujiao.members import credit_code  # noqa: E402
 from shujiao.members import service as members  # noqa: E402
 from shujiao.members.schemas import MemberApply, UserCreate  # noqa: E402
 
