@@ -63,8 +63,7 @@ def delete_cookie(request: Request, response: Response, name: str) -> None:
 
 
 def csrf_for_session(request: Request, token: str) -> str:
-    settings = settings_of(request)
-    return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+    return _sign(settings_of(request), "csrf", token)
 
 
 def csrf_token_for(request: Request, *, logged_in: bool) -> tuple[str, bool]:
