@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -14,12 +14,40 @@ from shujiao.commands import Actor, current_command, inside_command, query, requ
 from shujiao.db import utcnow
 
 
+_PENDING = "shujiao_audit_pending"
+
+
+def _pending(session: Session) -> list[dict[str, Any]]:
+    return session.info.setdefault(_PENDING, [])
+
+
+def _write_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    _write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
 @inside_command
-def record(session: Session, *, subject_type: str, subject_id: Any, change: dict[str, Any]) -> AuditEvent:
-    """Append one record for the running command, in the caller's transaction."""
+def record(session: Session, *, subject_type: str, subject_id: Any, change: dict[str, Any]) -> None:
+    """Append one record for the running command, in the caller's transaction.
+
+    Records wait in the session and are written with one multi-row INSERT just before the
+    transaction commits (or before any audit query in it), so a command's records cost one
+    statement, not one ORM object each; a rollback discards them with everything else.
+    """
     running = current_command()
     actor = running.actor
-    event = AuditEvent(
+    event = dict(
         occurred_at=utcnow(),
         actor_kind=actor.kind,
         actor_user_id=actor.user_id,
@@ -30,10 +58,8 @@ def record(session: Session, *, subject_type: str, subject_id: Any, change: dict
         subject_id=str(subject_id),
         change_json=canonical.dumps(change),
     )
-    # No flush here: the records go out with the command's other writes in one batch.
-    session.add(event)
+    _pending(session).append(event)
     running.recorded += 1
-    return event
 
 
 @query
@@ -48,6 +74,7 @@ def list_events(
     limit: int = 100,
 ) -> Sequence[AuditEvent]:
     require_operator(actor)
+    _write_pending(session)
     stmt = select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit)
     if subject_type:
         stmt = stmt.where(AuditEvent.subject_type == subject_type)
@@ -61,6 +88,7 @@ def list_events(
 @query
 def events_for_subject(session: Session, *, subject_type: str, subject_id: Any) -> Sequence[AuditEvent]:
     """The history of one object, for pages that already checked the actor may see the object."""
+    _write_pending(session)
     stmt = (
         select(AuditEvent)
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == str(subject_id))
