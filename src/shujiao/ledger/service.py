@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
@@ -50,61 +50,89 @@ def open_member_accounts(session: Session, *, member_id: int) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class Posted:
+    entry_id: int
+    idempotency_key: str
+
+
 @inside_command
-def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: bool = False) -> LedgerEntry:
+def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: bool = False) -> Posted:
     """Post a balanced entry.
 
     With ``replayable`` (keys chosen by people, like a bank reference) a repeat of the same key and
     content returns the first posting. Keys derived from a state change (``order:7:hold``) are not
     looked up first: the state machine already allows each once, and the unique key still refuses
-    a duplicate at flush time.
+    a duplicate.
+
+    Journal rows are append-only and never read back in the same transaction, so they are written
+    with Core statements (one INSERT for the entry, one multi-row INSERT for the postings, one
+    executemany UPDATE for the balances) instead of the ORM unit of work: this is the exchange's
+    hottest write path and the ORM bookkeeping was most of its cost.
     """
     core.validate(entry)
     fingerprint = _content_sha256(entry)
+    key = entry.idempotency_key
     if replayable:
-        existing = session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == entry.idempotency_key))
+        existing = session.execute(
+            select(LedgerEntry.id, LedgerEntry.content_sha256).where(LedgerEntry.idempotency_key == key)
+        ).first()
         if existing is not None:
             if existing.content_sha256 != fingerprint:
                 raise Conflict("幂等键已用于另一笔记账", "idempotency key already used for a different entry",
                                code="idempotency_conflict")
-            return existing
+            # Nothing moves, but the repeated request is part of the record too.
+            audit.record(session, subject_type="ledger_entry", subject_id=key, change={"replayed": True})
+            return Posted(existing.id, key)
 
     codes = sorted({p.account for p in entry.postings})
     # Lock in a fixed order (by code) so that two entries touching the same accounts cannot deadlock.
     accounts = {
-        a.code: a
-        for a in session.scalars(
-            select(LedgerAccount).where(LedgerAccount.code.in_(codes)).order_by(LedgerAccount.code).with_for_update()
+        row.code: row
+        for row in session.execute(
+            select(LedgerAccount.id, LedgerAccount.code, LedgerAccount.normal_side, LedgerAccount.balance_fen)
+            .where(LedgerAccount.code.in_(codes)).order_by(LedgerAccount.code).with_for_update()
         )
     }
     missing = set(codes) - accounts.keys()
     if missing:
         raise NotFound("账户不存在", f"no such account: {', '.join(sorted(missing))}", code="account_not_found")
 
-    sides = {code: NormalSide(a.normal_side) for code, a in accounts.items()}
+    sides = {code: NormalSide(row.normal_side) for code, row in accounts.items()}
     try:
         new_balances = core.apply(
-            {code: a.balance_fen for code, a in accounts.items()}, sides, entry,
-            may_go_negative=[BANK],
+            {code: row.balance_fen for code, row in accounts.items()}, sides, entry, may_go_negative=[BANK],
         )
     except core.NegativeBalance as exc:
         raise InsufficientFunds("可用余额不足", "insufficient balance", account=exc.account) from exc
 
-    # One flush (at the next query or the commit) writes the entry, its postings, the new balances
-    # and the audit record together.
-    row = LedgerEntry(
-        idempotency_key=entry.idempotency_key, kind=entry.kind, memo=memo or entry.memo,
-        content_sha256=fingerprint, posted_at=utcnow(),
-        postings=[LedgerPosting(account=accounts[p.account], amount_fen=p.amount_fen) for p in entry.postings],
+    memo = memo or entry.memo
+    entry_id = session.execute(
+        insert(LedgerEntry.__table__).values(
+            idempotency_key=key, kind=entry.kind, memo=memo, content_sha256=fingerprint, posted_at=utcnow(),
+        ).returning(LedgerEntry.__table__.c.id)
+    ).scalar_one()
+    session.execute(insert(LedgerPosting.__table__), [
+        {"entry_id": entry_id, "account_id": accounts[p.account].id, "amount_fen": p.amount_fen}
+        for p in entry.postings
+    ])
+    accounts_table = LedgerAccount.__table__
+    session.execute(
+        update(accounts_table).where(accounts_table.c.id == bindparam("account_id"))
+        .values(balance_fen=bindparam("new_balance")),
+        [{"account_id": accounts[code].id, "new_balance": balance} for code, balance in new_balances.items()],
     )
-    session.add(row)
-    for code, balance in new_balances.items():
-        accounts[code].balance_fen = balance
-    audit.record(session, subject_type="ledger_entry", subject_id=row.idempotency_key, change={
-        "kind": row.kind, "memo": row.memo,
+    # Core statements bypass the identity map: an account object already loaded in this session
+    # must not keep showing the old balance.
+    touched = {row.id for row in accounts.values()}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, LedgerAccount) and obj.id in touched:
+            session.expire(obj)
+    audit.record(session, subject_type="ledger_entry", subject_id=key, change={
+        "kind": entry.kind, "memo": memo,
         "postings": [{"account": p.account, "amount_fen": p.amount_fen} for p in entry.postings],
     })
-    return row
+    return Posted(entry_id, key)
 
 
 @command("ledger.deposit")
@@ -114,10 +142,9 @@ def record_deposit(session: Session, actor: Actor, *, member_id: int, amount_fen
     _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    entry = post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, core.wallet_code(member_id),
-                                      amount_fen), memo=reference, replayable=True)
-    session.flush()
-    return entry
+    posted = post(session, core.deposit(f"deposit:{member_id}:{reference}", BANK, core.wallet_code(member_id),
+                                       amount_fen), memo=reference, replayable=True)
+    return session.get_one(LedgerEntry, posted.entry_id)
 
 
 @command("ledger.withdraw")
@@ -127,10 +154,9 @@ def record_withdrawal(session: Session, actor: Actor, *, member_id: int, amount_
     _check_amount(amount_fen)
     reference = _check_reference(reference)
     _member_wallet(session, member_id)
-    entry = post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, core.wallet_code(member_id),
-                                      amount_fen), memo=reference, replayable=True)
-    session.flush()
-    return entry
+    posted = post(session, core.withdrawal(f"withdrawal:{member_id}:{reference}", BANK, core.wallet_code(member_id),
+                                       amount_fen), memo=reference, replayable=True)
+    return session.get_one(LedgerEntry, posted.entry_id)
 
 
 def _check_reference(reference: str) -> str:
