@@ -24,7 +24,7 @@ def _pending(session: Session) -> list[dict[str, Any]]:
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.execute(insert(AuditEvent.__table__), rows)
 
 
 @event.listens_for(Session, "before_commit")
