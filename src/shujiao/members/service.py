@@ -188,13 +188,19 @@ def logout(session: Session, actor: Actor, *, token: str) -> None:
 @query
 def actor_for_token(session: Session, token: str) -> Actor | None:
     """Who holds this bearer token or session cookie, or None if it is unknown, expired or revoked."""
-    row = session.scalar(select(MemberSession).where(MemberSession.token_sha256 == _hash_token(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+    # Runs on every request: one joined SELECT of plain columns, no ORM objects to build.
+    row = session.execute(
+        select(MemberUser.id, MemberUser.username, MemberUser.role, Member.id.label("member_id"),
+               Member.kind, Member.status)
+        .join(MemberSession, MemberSession.user_id == MemberUser.id)
+        .join(Member, Member.id == MemberUser.member_id)
+        .where(MemberSession.token_sha256 == _hash_token(token), MemberSession.revoked_at.is_(None),
+               MemberSession.expires_at > utcnow(), MemberUser.active.is_(True))
+    ).first()
+    if row is None:
         return None
-    user = row.user
-    member = user.member
-    return Actor(kind="user", username=user.username, user_id=user.id, member_id=member.id,
-                 member_kind=member.kind, member_status=member.status, role=user.role)
+    return Actor(kind="user", username=row.username, user_id=row.id, member_id=row.member_id,
+                 member_kind=row.kind, member_status=row.status, role=row.role)
 
 
 @query
