@@ -378,3 +378,28 @@ def test_trade_through_the_pages(pages, world, session_factory):  # type: ignore
     with unit_of_work(session_factory) as s:
         assert market.get_order(s, operator.actor, order_id=order_id).status == "settled"
         assert ledger.check(s, operator.actor).balanced
+
+
+def test_member_admin_adds_a_colleague_on_the_dashboard(pages, world, session_factory):  # type: ignore[no-untyped-def]
+    provider = world["provider"]
+    pages.login(provider.username, provider.password)
+    assert 'action="/dashboard/users"' in pages.get("/dashboard").text
+    added = pages.submit("/dashboard", "/dashboard/users",
+                         {"username": "clerk-1", "password": "clerk-password", "role": "staff"})
+    assert added.status_code == 303
+    bad = pages.submit("/dashboard", "/dashboard/users", {"username": "x", "password": "1", "role": "staff"},
+                       referer=True)
+    assert bad.status_code == 303  # back to the form with the message, nothing added
+    with unit_of_work(session_factory) as s:
+        names = [u.username for u in members.list_users(s, provider.actor)]
+    assert names == [provider.username, "clerk-1"]
+
+    pages.client.cookies.clear()
+    pages.login("clerk-1", "clerk-password")
+    dashboard = pages.get("/dashboard").text
+    assert "clerk-1" in dashboard and 'action="/dashboard/users"' not in dashboard
+    refused = pages.submit("/dashboard", "/dashboard/users",
+                           {"username": "clerk-2", "password": "clerk-password", "role": "admin"})
+    assert refused.status_code == 403
+    with unit_of_work(session_factory) as s:
+        assert len(members.list_users(s, provider.actor)) == 2

@@ -16,9 +16,9 @@ from shujiao.ledger import service as ledger
 from shujiao.listing import service as listing
 from shujiao.market import service as market
 from shujiao.members import service
-from shujiao.members.schemas import MemberApply
+from shujiao.members.schemas import MemberApply, StaffCreate
 from shujiao.web import security
-from shujiao.web.deps import FormActor, FormOperator, PageActor, PageOperator, PageUser
+from shujiao.web.deps import FormActor, FormOperator, FormUser, PageActor, PageOperator, PageUser
 from shujiao.web.forms import validate
 from shujiao.web.templating import redirect, render
 
@@ -107,8 +107,19 @@ def dashboard(request: Request, session: SessionDep, actor: PageUser) -> Respons
     bought = market.list_orders(session, actor, limit=5)
     products = listing.list_own_products(session, actor)
     return render(request, "members/dashboard.html", member=member, balance=balance, statement=statement,
-                  recent_orders=bought, product_count=len(products),
+                  recent_orders=bought, product_count=len(products), users=service.list_users(session, actor),
                   listed_count=sum(1 for p in products if p.status == "listed"))
+
+
+@router.post("/dashboard/users")
+def add_user(
+    request: Request, session: SessionDep, actor: FormUser,
+    username: Annotated[str, Form(max_length=128)] = "", password: Annotated[str, Form(max_length=256)] = "",
+    role: Annotated[str, Form(max_length=16)] = "staff",
+) -> Response:
+    user = service.add_user(session, actor, user=validate(StaffCreate, username=username.strip(),
+                                                          password=password, role=role))
+    return redirect(request, "/dashboard", ok=(f"已添加用户 {user.username}", f"user {user.username} added"))
 
 
 @router.get("/operator/members")

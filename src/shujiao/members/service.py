@@ -223,6 +223,14 @@ def get_user(session: Session, actor: Actor, *, user_id: int) -> MemberUser:
 
 
 @query
+def list_users(session: Session, actor: Actor) -> Sequence[MemberUser]:
+    """The users of the actor's own member (同一会员的用户)."""
+    return session.scalars(
+        select(MemberUser).where(MemberUser.member_id == actor.member_id).order_by(MemberUser.id)
+    ).all()
+
+
+@query
 def list_members(session: Session, actor: Actor, *, status: str | None = None) -> Sequence[Member]:
     require_operator(actor)
     stmt = select(Member).where(Member.kind != "operator").order_by(Member.id.desc())
