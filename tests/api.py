@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -69,3 +70,35 @@ def list_product(client: TestClient, provider: dict[str, str], operator: dict[st
                          json={"decision": "approve", "checklist": ALL_CHECKED, "reason": "合规"})
     assert review.status_code == 200, review.text
     return product_id
+
+
+@dataclass
+class Market:
+    """An operator, a provider with one listed product and a buyer with money, all logged in."""
+
+    operator: MemberHandle
+    op: dict[str, str]
+    seller_handle: MemberHandle
+    seller: dict[str, str]
+    buyer_handle: MemberHandle
+    buyer: dict[str, str]
+    product_id: int
+
+    def order(self, client: TestClient) -> int:
+        response = client.post("/api/v1/orders", json={"product_id": self.product_id}, headers=self.buyer)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+
+def market_with_one_product(client: TestClient, session_factory: Any, *, deposit_fen: int = 1_000_00,
+                            price_fen: int = 100_00) -> Market:
+    from tests.factories import make_member, make_operator
+
+    operator = make_operator(session_factory)
+    op = headers_of(client, operator)
+    seller_handle = make_member(session_factory, operator)
+    seller = headers_of(client, seller_handle)
+    buyer_handle = make_member(session_factory, operator, kind="buyer", deposit_fen=deposit_fen)
+    buyer = headers_of(client, buyer_handle)
+    product_id = list_product(client, seller, op, price_fen=price_fen)
+    return Market(operator, op, seller_handle, seller, buyer_handle, buyer, product_id)

@@ -12,20 +12,14 @@ from hypothesis import HealthCheck, given, settings
 
 from shujiao.db import unit_of_work
 from shujiao.ledger import service as ledger
-from tests.api import headers_of, list_product
-from tests.factories import make_member, make_operator
+from tests.api import market_with_one_product
 
 
 @pytest.fixture
 def seeded(app, client, session_factory):  # type: ignore[no-untyped-def]
-    operator = make_operator(session_factory)
-    op = headers_of(client, operator)
-    seller = headers_of(client, make_member(session_factory, operator))
-    buyer = headers_of(client, make_member(session_factory, operator, kind="buyer", deposit_fen=1_000_00))
-    product_id = list_product(client, seller, op)
-    order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
-    client.post(f"/api/v1/orders/{order_id}/pay", headers=buyer)
-    return {"operator": operator, "headers": op}
+    market = market_with_one_product(client, session_factory)
+    client.post(f"/api/v1/orders/{market.order(client)}/pay", headers=market.buyer)
+    return {"operator": market.operator, "headers": market.op}
 
 
 def test_no_input_makes_a_server_error(app, seeded, session_factory):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from shujiao.errors import CommandContractBroken, NotAuthenticated, PermissionDenied
@@ -56,7 +56,6 @@ class _RunningCommand:
     actor: Actor
     authorized: bool = False
     recorded: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _current: ContextVar[_RunningCommand | None] = ContextVar("shujiao_command", default=None)

@@ -4,20 +4,14 @@ import datetime as dt
 
 from shujiao.db import unit_of_work
 from shujiao.delivery import service as delivery
-from tests.api import assert_error, headers_of, list_product
-from tests.factories import make_member, make_operator
+from tests.api import assert_error, market_with_one_product
 
 
 def _paid_order(client, session_factory):  # type: ignore[no-untyped-def]
-    operator = make_operator(session_factory)
-    op = headers_of(client, operator)
-    seller = headers_of(client, make_member(session_factory, operator))
-    buyer_handle = make_member(session_factory, operator, kind="buyer", deposit_fen=1_000_00)
-    buyer = headers_of(client, buyer_handle)
-    product_id = list_product(client, seller, op)
-    order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
-    client.post(f"/api/v1/orders/{order_id}/pay", headers=buyer)
-    return op, buyer, buyer_handle, order_id
+    market = market_with_one_product(client, session_factory)
+    order_id = market.order(client)
+    client.post(f"/api/v1/orders/{order_id}/pay", headers=market.buyer)
+    return market.op, market.buyer, market.buyer_handle, order_id
 
 
 def test_an_expired_link_is_refused(client, session_factory, storage):

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from shujiao.db import unit_of_work
 from shujiao.ledger import service as ledger
-from tests.api import assert_error, headers_of, list_product
+from tests.api import assert_error, headers_of, list_product, market_with_one_product
 from tests.factories import make_member, make_operator
 
 
@@ -93,13 +93,9 @@ def test_first_full_trade_end_to_end(client, session_factory):
 
 
 def test_paying_without_enough_money_is_409_and_changes_nothing(client, session_factory, storage):
-    operator = make_operator(session_factory)
-    op = headers_of(client, operator)
-    seller = headers_of(client, make_member(session_factory, operator))
-    buyer_handle = make_member(session_factory, operator, kind="buyer", deposit_fen=50_00)
-    buyer = headers_of(client, buyer_handle)
-    product_id = list_product(client, seller, op, price_fen=100_00)
-    order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
+    market = market_with_one_product(client, session_factory, deposit_fen=50_00, price_fen=100_00)
+    op, buyer = market.op, market.buyer
+    order_id = market.order(client)
     events_before = len(client.get("/api/v1/audit/events", params={"limit": 1000}, headers=op).json())
 
     assert_error(client.post(f"/api/v1/orders/{order_id}/pay", headers=buyer), 409, "insufficient_funds")
@@ -111,14 +107,10 @@ def test_paying_without_enough_money_is_409_and_changes_nothing(client, session_
 
 
 def test_two_concurrent_payments_of_one_order_exactly_one_succeeds(app, session_factory):
-    operator = make_operator(session_factory)
     with TestClient(app) as client:
-        op = headers_of(client, operator)
-        seller = headers_of(client, make_member(session_factory, operator))
-        buyer_handle = make_member(session_factory, operator, kind="buyer", deposit_fen=1_000_00)
-        buyer = headers_of(client, buyer_handle)
-        product_id = list_product(client, seller, op, price_fen=100_00)
-        order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
+        market = market_with_one_product(client, session_factory)
+        order_id = market.order(client)
+    operator, buyer, buyer_handle = market.operator, market.buyer, market.buyer_handle
 
     barrier = threading.Barrier(2)
     statuses: list[int] = []
@@ -142,12 +134,9 @@ def test_two_concurrent_payments_of_one_order_exactly_one_succeeds(app, session_
 
 
 def test_order_state_rules(client, session_factory):
-    operator = make_operator(session_factory)
-    op = headers_of(client, operator)
-    seller = headers_of(client, make_member(session_factory, operator))
-    buyer = headers_of(client, make_member(session_factory, operator, kind="buyer", deposit_fen=1_000_00))
-    product_id = list_product(client, seller, op)
-    order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
+    market = market_with_one_product(client, session_factory)
+    op, seller, buyer, product_id = market.op, market.seller, market.buyer, market.product_id
+    order_id = market.order(client)
 
     assert_error(client.post(f"/api/v1/orders/{order_id}/accept", headers=buyer), 409, "bad_state")
     assert_error(client.get(f"/api/v1/orders/{order_id}/delivery", headers=buyer), 409, "not_deliverable")
@@ -175,13 +164,9 @@ def test_unaccepted_orders_settle_by_themselves(client, session_factory, setting
     from shujiao.db import utcnow
     from shujiao.market import service as market
 
-    operator = make_operator(session_factory)
-    op = headers_of(client, operator)
-    seller_handle = make_member(session_factory, operator)
-    seller = headers_of(client, seller_handle)
-    buyer = headers_of(client, make_member(session_factory, operator, kind="buyer", deposit_fen=1_000_00))
-    product_id = list_product(client, seller, op, price_fen=10_00)
-    order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
+    parties = market_with_one_product(client, session_factory, price_fen=10_00)
+    seller, buyer = parties.seller, parties.buyer
+    order_id = parties.order(client)
     client.post(f"/api/v1/orders/{order_id}/pay", headers=buyer)
     client.get(client.get(f"/api/v1/orders/{order_id}/delivery", headers=buyer).json()["download_url"],
                headers=buyer)
