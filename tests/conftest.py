@@ -86,6 +86,12 @@ INSERT INTO ledger_account (code, kind, normal_side, member_id, balance_fen, cre
  ('exchange:fees', 'fees', 'credit', NULL, 0, now())
 """
 
+# The migration starts the log with the suite's hash (SM3 by default); TRUNCATE removed that row.
+RESET_LOG_HEAD = """
+INSERT INTO log_head (id, hash_name, tree_size, frontier, root, updated_at)
+VALUES (1, 'sm3', 0, ''::bytea, decode('1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b', 'hex'), now())
+"""
+
 
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
@@ -94,6 +100,7 @@ def _reset_postgres(url: str) -> None:
         # TRUNCATE does not fire the append-only row triggers; it is how tests start clean.
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         connection.exec_driver_sql(RESET_EXCHANGE_ACCOUNTS)
+        connection.exec_driver_sql(RESET_LOG_HEAD)
     engine.dispose()
 
 

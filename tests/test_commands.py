@@ -31,7 +31,8 @@ def test_every_public_service_function_is_a_command_a_query_or_part_of_a_command
                 continue
             checked += 1
             marks = [getattr(fn, attr, None) for attr in
-                     ("__shujiao_command__", "__shujiao_query__", "__shujiao_inside_command__")]
+                     ("__shujiao_command__", "__shujiao_query__", "__shujiao_inside_command__",
+                      "__shujiao_self_recording__")]
             if not any(marks):
                 unmarked.append(f"{module.__name__}.{name}")
     assert checked > 30

@@ -97,6 +97,14 @@ def query(fn: Callable[P, R]) -> Callable[P, R]:
     return fn
 
 
+def self_recording(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a service function whose only write is a row that is its own signed, insert-only record
+    (a log checkpoint). It writes no audit record because that record would grow the very log the
+    checkpoint summarises, so every checkpoint would call for another."""
+    fn.__shujiao_self_recording__ = True  # type: ignore[attr-defined]
+    return fn
+
+
 def inside_command(fn: Callable[P, R]) -> Callable[P, R]:
     """Mark a service function that only runs as part of a command (it authorizes nothing itself)."""
 

@@ -32,6 +32,21 @@ class DeliverySettings(BaseModel):
     link_ttl_seconds: int = Field(3600, ge=1)
 
 
+class CryptoSettings(BaseModel):
+    # ``gm``: SM2 signatures, SM3 hashes, SM4-GCM at rest (国密, GM/T 0003/0004/0002);
+    # ``international``: Ed25519, SHA-256, AES-256-GCM.
+    suite: Literal["gm", "international"] = "gm"
+    # Names the exchange's keys in signed notes (C2SP signed-note): no spaces, no '+'.
+    key_name: str = Field("shujiao.local", pattern=r"^[^\s+]+$")
+
+
+class LogSettings(BaseModel):
+    # The checkpoint's origin line: names this log, unique among logs (C2SP tlog-checkpoint).
+    origin: str = Field("shujiao.local/log", pattern=r"^\S.*\S$|^\S$")
+    # A new signed checkpoint at least this often while the log grows.
+    checkpoint_interval_seconds: int = Field(60, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -47,6 +62,8 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = CatalogSettings()
     market: MarketSettings = MarketSettings()
     delivery: DeliverySettings = DeliverySettings()
+    crypto: CryptoSettings = CryptoSettings()
+    log: LogSettings = LogSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
@@ -63,6 +80,10 @@ class Settings(BaseSettings):
     @property
     def storage_root(self) -> Path:
         return self.data_dir / "storage"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
 
 
 def get_settings() -> Settings:

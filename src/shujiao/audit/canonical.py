@@ -4,10 +4,13 @@ Rules (after RFC 8785, JSON Canonicalization Scheme, restricted to the values we
 objects with keys sorted by code point, no insignificant whitespace, strings as UTF-8 without
 escaping non-ASCII, integers only (money is integer fen; floats are refused), timestamps as
 RFC 3339 UTC strings with microseconds (``2026-11-22T07:15:41.123456Z``), ``None`` as ``null``.
-The leaf of an event is the UTF-8 bytes of::
+The leaf of an event — what the transparency log hashes (``shujiao.tlog``) — is the UTF-8 bytes of::
 
     {"action":…,"actor":{"kind":…,"label":…,"member_id":…,"user_id":…},"change":…,
-     "id":…,"occurred_at":…,"subject":{"id":…,"type":…}}
+     "index":…,"occurred_at":…,"subject":{"id":…,"type":…}}
+
+where ``index`` is the record's position in the log (0, 1, 2, …) and ``change`` is the stored
+``change_json`` exactly. Any RFC 8785 implementation given the parsed record reproduces the bytes.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def dumps(value: Any) -> str:
 
 def event_document(event: Any) -> dict[str, Any]:
     return {
-        "id": event.id,
+        "index": event.leaf_index,
         "occurred_at": event.occurred_at,
         "actor": {
             "kind": event.actor_kind,
@@ -63,4 +66,33 @@ def event_document(event: Any) -> dict[str, Any]:
 
 
 def event_bytes(event: Any) -> bytes:
-    return dumps(event_document(event)).encode("utf-8")
+    return leaf_bytes(
+        index=event.leaf_index, occurred_at=event.occurred_at, actor_kind=event.actor_kind,
+        actor_label=event.actor_label, actor_user_id=event.actor_user_id, actor_member_id=event.actor_member_id,
+        action=event.action, subject_type=event.subject_type, subject_id=event.subject_id,
+        change_json=event.change_json,
+    )
+
+
+_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _int_or_null(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def leaf_bytes(*, index: int, occurred_at: dt.datetime, actor_kind: str, actor_label: str,
+               actor_user_id: int | None, actor_member_id: int | None, action: str, subject_type: str,
+               subject_id: str, change_json: str) -> bytes:
+    """The same bytes as ``dumps(event_document(event))``, written out field by field: the stored
+    ``change_json`` is already canonical, so it is spliced in rather than parsed and re-serialized
+    (this runs for every record at commit and for every leaf a verifier checks)."""
+    return (
+        '{"action":' + _dumps_str(action)
+        + ',"actor":{"kind":' + _dumps_str(actor_kind) + ',"label":' + _dumps_str(actor_label)
+        + ',"member_id":' + _int_or_null(actor_member_id) + ',"user_id":' + _int_or_null(actor_user_id)
+        + '},"change":' + change_json
+        + ',"index":' + str(int(index))
+        + ',"occurred_at":"' + normalize(occurred_at)
+        + '","subject":{"id":' + _dumps_str(subject_id) + ',"type":' + _dumps_str(subject_type) + "}}"
+    ).encode("utf-8")

@@ -14,6 +14,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The record's leaf in the transparency log (shujiao.tlog): dense, in commit order.
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -25,4 +27,7 @@ class AuditEvent(Base):
     # The change as canonical JSON (see audit.canonical); kept as text so it is stored byte-exact.
     change_json: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_event_subject", "subject_type", "subject_id", "id"),
+        Index("ix_audit_event_leaf_index", "leaf_index", unique=True),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -24,7 +24,10 @@ def _pending(session: Session) -> list[dict[str, Any]]:
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.execute(insert(AuditEvent.__table__), rows)
+        # Imported here: the log module reads audit models, and this hook is the log's only writer.
+        from shujiao.tlog.writer import append_records
+
+        append_records(session, rows)
 
 
 @event.listens_for(Session, "before_commit")
@@ -41,9 +44,10 @@ def _discard_after_rollback(session: Session) -> None:
 def record(session: Session, *, subject_type: str, subject_id: Any, change: dict[str, Any]) -> None:
     """Append one record for the running command, in the caller's transaction.
 
-    Records wait in the session and are written with one multi-row INSERT just before the
-    transaction commits (or before any audit query in it), so a command's records cost one
-    statement, not one ORM object each; a rollback discards them with everything else.
+    Records wait in the session and are written just before the transaction commits (or before
+    any audit query in it), together with their leaves in the transparency log
+    (``tlog.writer.append_records``): one multi-row INSERT for the records, one for the tree
+    nodes, one head update. A rollback discards them with everything else.
     """
     running = current_command()
     actor = running.actor

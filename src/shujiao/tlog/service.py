@@ -1,0 +1,212 @@
+"""The audit record as a transparency log (存证): proofs, signed checkpoints, reading leaves.
+
+Appending is ``tlog.writer.append_records``, run by the audit module as each transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from shujiao.audit import canonical
+from shujiao.audit.models import AuditEvent
+from shujiao.commands import Actor, query, self_recording
+from shujiao.config import Settings
+from shujiao.crypto import note
+from shujiao.crypto import service as keys
+from shujiao.crypto.hashing import Hash, hash_named
+from shujiao.crypto.models import CryptoKey
+from shujiao.crypto.suites import note_key
+from shujiao.db import utcnow
+from shujiao.errors import InvalidInput, NotFound
+from shujiao.tlog import checkpoint, merkle
+from shujiao.tlog.writer import LogNotStarted
+from shujiao.tlog.models import LogCheckpoint, LogHead, LogNode
+
+_head = LogHead.__table__
+_node = LogNode.__table__
+_audit = AuditEvent.__table__
+
+
+@dataclass(frozen=True)
+class Head:
+    hash: Hash
+    tree_size: int
+    root: bytes
+
+
+@query
+def head(session: Session) -> Head:
+    row = session.execute(select(_head.c.hash_name, _head.c.tree_size, _head.c.root).where(_head.c.id == 1)).one_or_none()
+    if row is None:
+        raise LogNotStarted("存证日志未初始化", "the log has no head row; run `shujiao db upgrade`")
+    return Head(hash_named(row.hash_name), row.tree_size, row.root)
+
+
+def _nodes(session: Session, keys_needed: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+    if not keys_needed:
+        return {}
+    found: dict[merkle.NodeKey, bytes] = {}
+    wanted = sorted(keys_needed)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for last_leaf, level, value in session.execute(
+            select(_node.c.last_leaf, _node.c.level, _node.c.hash)
+            .where(tuple_(_node.c.last_leaf, _node.c.level).in_(chunk))
+        ):
+            found[(last_leaf, level)] = value
+    missing = keys_needed - found.keys()
+    if missing:
+        raise LogNotStarted("存证日志节点缺失", f"{len(missing)} tree nodes are missing, e.g. {min(missing)}")
+    return found
+
+
+def _check_size(current: Head, tree_size: int) -> None:
+    if not 0 < tree_size <= current.tree_size:
+        raise InvalidInput("树大小超出范围", f"tree_size must be between 1 and {current.tree_size}",
+                           tree_size=tree_size)
+
+
+@query
+def inclusion_proof(session: Session, *, index: int, tree_size: int) -> list[bytes]:
+    current = head(session)
+    _check_size(current, tree_size)
+    if not 0 <= index < tree_size:
+        raise InvalidInput("叶子序号超出范围", f"index must be between 0 and {tree_size - 1}", index=index)
+    ranges = merkle.inclusion_ranges(index, tree_size)
+    nodes = _nodes(session, merkle.proof_keys(ranges) | {(index, 0)})
+    return merkle.proof_hashes(current.hash.digest, nodes, ranges)
+
+
+@query
+def leaf_hash(session: Session, *, index: int) -> bytes:
+    value = session.scalar(select(_node.c.hash).where(_node.c.last_leaf == index, _node.c.level == 0))
+    if value is None:
+        raise NotFound("日志条目不存在", "no such log entry", index=index)
+    return value
+
+
+@query
+def consistency_proof(session: Session, *, first: int, second: int) -> list[bytes]:
+    current = head(session)
+    _check_size(current, second)
+    if not 0 < first <= second:
+        raise InvalidInput("first 须在 1 与 second 之间", "first must be between 1 and second", first=first)
+    ranges = merkle.consistency_ranges(first, second)
+    return merkle.proof_hashes(current.hash.digest, _nodes(session, merkle.proof_keys(ranges)), ranges)
+
+
+@query
+def root_at(session: Session, *, tree_size: int) -> bytes:
+    current = head(session)
+    if tree_size == current.tree_size:
+        return current.root
+    _check_size(current, tree_size)
+    return merkle.range_hash(current.hash.digest, _nodes(session, set(merkle.frontier_keys(tree_size))), 0, tree_size)
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+
+@query
+def latest_checkpoint(session: Session) -> LogCheckpoint | None:
+    return session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(1)).first()
+
+
+@self_recording
+def publish_checkpoint(session: Session, actor: Actor, *, settings: Settings, force: bool = False) -> LogCheckpoint:
+    """Sign the current tree head, unless the newest checkpoint already covers it or — without
+    ``force`` — is younger than the checkpoint interval. Serialized by the head row lock, so
+    several server processes publish one checkpoint, not one each."""
+    if not (actor.is_system or actor.is_operator):
+        raise InvalidInput("仅系统任务或运营方可发布检查点", "only a system job or the operator may publish checkpoints")
+    locked = session.execute(
+        select(_head.c.tree_size, _head.c.root).where(_head.c.id == 1).with_for_update()
+    ).one_or_none()
+    if locked is None:
+        raise LogNotStarted("存证日志未初始化", "the log has no head row; run `shujiao db upgrade`")
+    latest = latest_checkpoint(session)
+    if latest is not None:
+        fresh = utcnow() - latest.created_at < dt.timedelta(seconds=settings.log.checkpoint_interval_seconds)
+        if latest.tree_size == locked.tree_size or (fresh and not force):
+            return latest
+    text = checkpoint.body(settings.log.origin, locked.tree_size, locked.root)
+    signed = note.sign(text, [s.note_signer() for s in keys.active_signers(session, settings)])
+    published = LogCheckpoint(tree_size=locked.tree_size, root=locked.root, note=signed, created_at=utcnow())
+    session.add(published)
+    session.flush()
+    return published
+
+
+@self_recording
+def checkpoint_covering(session: Session, actor: Actor, *, settings: Settings, tree_size: int) -> LogCheckpoint:
+    """The newest checkpoint if it covers ``tree_size`` leaves, else a new one (so that a record
+    committed a moment ago can be proven at once, without waiting for the interval)."""
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.tree_size >= tree_size:
+        return latest
+    return publish_checkpoint(session, actor, settings=settings, force=True)
+
+
+@query
+def checkpoint_at(session: Session, *, tree_size: int) -> LogCheckpoint | None:
+    return session.scalars(select(LogCheckpoint).where(LogCheckpoint.tree_size == tree_size)
+                           .order_by(LogCheckpoint.id).limit(1)).first()
+
+
+@query
+def known_note_keys(session: Session) -> list[note.NoteKey]:
+    return [note_key(row) for row in session.scalars(select(CryptoKey).where(CryptoKey.purpose == "signing"))]
+
+
+# --- reading records ------------------------------------------------------------------------------
+
+@query
+def record_at(session: Session, *, index: int) -> AuditEvent:
+    event = session.scalars(select(AuditEvent).where(AuditEvent.leaf_index == index)).first()
+    if event is None:
+        raise NotFound("日志条目不存在", "no such log entry", index=index)
+    return event
+
+
+@query
+def iter_leaves(session: Session, *, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+    """Every record's leaf bytes in log order, read in batches by leaf index."""
+    after = -1
+    columns = (_audit.c.leaf_index, _audit.c.occurred_at, _audit.c.actor_kind, _audit.c.actor_label,
+               _audit.c.actor_user_id, _audit.c.actor_member_id, _audit.c.action, _audit.c.subject_type,
+               _audit.c.subject_id, _audit.c.change_json)
+    leaf_bytes = canonical.leaf_bytes
+    while True:
+        rows = session.execute(select(*columns).where(_audit.c.leaf_index > after)
+                               .order_by(_audit.c.leaf_index).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield r[0], leaf_bytes(index=r[0], occurred_at=r[1], actor_kind=r[2], actor_label=r[3],
+                                   actor_user_id=r[4], actor_member_id=r[5], action=r[6], subject_type=r[7],
+                                   subject_id=r[8], change_json=r[9])
+        after = rows[-1][0]
+
+
+@query
+def iter_nodes(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
+    """Every stored node in the order it was made: (last leaf, level, hash)."""
+    after = (-1, 0)
+    while True:
+        rows = session.execute(
+            select(_node.c.last_leaf, _node.c.level, _node.c.hash)
+            .where(tuple_(_node.c.last_leaf, _node.c.level) > after)
+            .order_by(_node.c.last_leaf, _node.c.level).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        after = (rows[-1][0], rows[-1][1])
+
+
+@query
+def checkpoints(session: Session) -> Sequence[LogCheckpoint]:
+    return session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size, LogCheckpoint.id)).all()

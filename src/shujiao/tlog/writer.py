@@ -1,0 +1,64 @@
+"""Appending records to the log, inside the transaction that commits them.
+
+``append_records`` is called only by the audit module's ``before_commit`` hook: the head row is
+locked, the records get the next leaf indexes, their leaf hashes and the nodes they complete are
+inserted, and the head moves — so a record and its place in the tree commit or roll back
+together, and leaf order is commit order across every server process. The lock is taken last in
+the transaction and held only through the commit, so it serializes commits, not requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from shujiao.audit import canonical
+from shujiao.audit.models import AuditEvent
+from shujiao.crypto.hashing import hash_named
+from shujiao.db import utcnow
+from shujiao.errors import DomainError
+from shujiao.tlog import merkle
+from shujiao.tlog.models import LogHead, LogNode
+
+_head = LogHead.__table__
+_node = LogNode.__table__
+_audit = AuditEvent.__table__
+
+
+class LogNotStarted(DomainError):
+    status_code = 503
+    code = "log_not_started"
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i:i + 32] for i in range(0, len(frontier), 32)]
+
+
+def append_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Give ``rows`` (audit_event values) their leaf indexes and insert them with their tree nodes."""
+    head = session.execute(
+        select(_head.c.hash_name, _head.c.tree_size, _head.c.frontier).where(_head.c.id == 1).with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise LogNotStarted("存证日志未初始化（运行 shujiao db upgrade）", "the log has no head row; run `shujiao db upgrade`")
+    digest = hash_named(head.hash_name).digest
+    size = head.tree_size
+    frontier = _split(head.frontier)
+    nodes: list[dict[str, Any]] = []
+    for row in rows:
+        row["leaf_index"] = size
+        data = canonical.leaf_bytes(
+            index=size, occurred_at=row["occurred_at"], actor_kind=row["actor_kind"],
+            actor_label=row["actor_label"], actor_user_id=row["actor_user_id"],
+            actor_member_id=row["actor_member_id"], action=row["action"], subject_type=row["subject_type"],
+            subject_id=row["subject_id"], change_json=row["change_json"])
+        for (last_leaf, level), value in merkle.append(digest, frontier, size, merkle.leaf_hash(digest, data)):
+            nodes.append({"last_leaf": last_leaf, "level": level, "hash": value})
+        size += 1
+    session.execute(insert(_audit), rows)
+    session.execute(insert(_node), nodes)
+    session.execute(update(_head).where(_head.c.id == 1).values(
+        tree_size=size, frontier=b"".join(frontier),
+        root=merkle.root_from_frontier(digest, frontier, digest(b"")), updated_at=utcnow()))
