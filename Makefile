@@ -19,6 +19,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/shujiao db upgrade
+	$(BIN)/shujiao keys init
 	$(BIN)/shujiao demo
 	$(BIN)/shujiao serve --host $(HOST) --port $(PORT)
 

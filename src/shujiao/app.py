@@ -8,12 +8,14 @@ from shujiao.audit.api import router as audit_api
 from shujiao.catalog.api import router as catalog_api
 from shujiao.catalog.storage import LocalFileStorage
 from shujiao.config import Settings
+from shujiao.crypto.api import router as crypto_api
 from shujiao.db import make_engine, make_session_factory
 from shujiao.delivery.api import router as delivery_api
 from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.tlog.api import router as tlog_api
 from shujiao.web import errors as web_errors
 from shujiao.web import pages as web_pages
 
@@ -30,7 +32,8 @@ def create_app(settings: Settings) -> FastAPI:
     settings.storage_root.mkdir(parents=True, exist_ok=True)
     app.state.storage = LocalFileStorage(settings.storage_root)
 
-    for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api):
+    for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
+                   crypto_api, tlog_api):
         app.include_router(router)
     web_pages.install(app)
     web_errors.install(app)

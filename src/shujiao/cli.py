@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 from shujiao.cli_support import settings
+from shujiao.crypto.cli import keys_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
+from shujiao.tlog.cli import log_app
 
 app = typer.Typer(help="Shujiao 数交 — data element exchange platform", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -18,6 +20,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(market_app, name="market")
+app.add_typer(keys_app, name="keys")
+app.add_typer(log_app, name="log")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

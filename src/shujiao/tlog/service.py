@@ -20,7 +20,6 @@ from shujiao.crypto import note
 from shujiao.crypto import service as keys
 from shujiao.crypto.hashing import Hash, hash_named
 from shujiao.crypto.models import CryptoKey
-from shujiao.crypto.suites import note_key
 from shujiao.db import utcnow
 from shujiao.errors import InvalidInput, NotFound
 from shujiao.tlog import checkpoint, merkle
@@ -158,8 +157,8 @@ def checkpoint_at(session: Session, *, tree_size: int) -> LogCheckpoint | None:
 
 
 @query
-def known_note_keys(session: Session) -> list[note.NoteKey]:
-    return [note_key(row) for row in session.scalars(select(CryptoKey).where(CryptoKey.purpose == "signing"))]
+def signing_keys(session: Session) -> Sequence[CryptoKey]:
+    return session.scalars(select(CryptoKey).where(CryptoKey.purpose == "signing").order_by(CryptoKey.id)).all()
 
 
 # --- reading records ------------------------------------------------------------------------------
@@ -170,6 +169,14 @@ def record_at(session: Session, *, index: int) -> AuditEvent:
     if event is None:
         raise NotFound("日志条目不存在", "no such log entry", index=index)
     return event
+
+
+@query
+def record_indexes(session: Session, *, subject_type: str, subject_id: str) -> list[int]:
+    """The leaf indexes of one object's records, for callers that already checked the actor may see it."""
+    return list(session.scalars(
+        select(AuditEvent.leaf_index).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+        .order_by(AuditEvent.leaf_index)))
 
 
 @query
