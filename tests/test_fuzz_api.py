@@ -10,13 +10,17 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from shujiao.commands import SYSTEM
+from shujiao.crypto import service as keys
 from shujiao.db import unit_of_work
 from shujiao.ledger import service as ledger
 from tests.api import market_with_one_product
 
 
 @pytest.fixture
-def seeded(app, client, session_factory):  # type: ignore[no-untyped-def]
+def seeded(app, client, session_factory, settings):  # type: ignore[no-untyped-def]
+    with unit_of_work(session_factory) as session:  # a deployed exchange has its keys
+        keys.init_keys(session, SYSTEM, settings=settings)
     market = market_with_one_product(client, session_factory)
     client.post(f"/api/v1/orders/{market.order(client)}/pay", headers=market.buyer)
     return {"operator": market.operator, "headers": market.op}

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from shujiao.audit.api import router as audit_api
 from shujiao.catalog.api import router as catalog_api
 from shujiao.catalog.storage import LocalFileStorage
+from shujiao.commands import SYSTEM
 from shujiao.config import Settings
 from shujiao.crypto.api import router as crypto_api
-from shujiao.db import make_engine, make_session_factory
+from shujiao.db import make_engine, make_session_factory, unit_of_work
 from shujiao.delivery.api import router as delivery_api
 from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.errors import DomainError
+from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
 from shujiao.web import errors as web_errors
 from shujiao.web import pages as web_pages
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -25,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Shujiao 数交",
         summary="Data element exchange platform (数据要素交易平台)",
         version="0.1.0",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
@@ -38,6 +50,36 @@ def create_app(settings: Settings) -> FastAPI:
     web_pages.install(app)
     web_errors.install(app)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    publisher = asyncio.create_task(_publish_checkpoints(app))
+    try:
+        yield
+    finally:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+
+
+async def _publish_checkpoints(app: FastAPI) -> None:
+    """Sign a checkpoint every interval while the log grows. Every server process runs this; the
+    head row lock and the interval check make them publish one checkpoint between them."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.log.checkpoint_interval_seconds)
+        try:
+            await run_in_threadpool(_publish_once, app)
+        except DomainError as exc:  # no keys yet: `shujiao keys init` has not run
+            logger.warning("checkpoint not published: %s", exc.en)
+        except Exception:  # keep publishing through a database outage
+            logger.exception("checkpoint not published")
+
+
+def _publish_once(app: FastAPI) -> None:
+    with unit_of_work(app.state.session_factory) as session:
+        tlog.publish_checkpoint(session, SYSTEM, settings=app.state.settings)
 
 
 def app_from_environment() -> FastAPI:

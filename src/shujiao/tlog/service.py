@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -49,19 +49,25 @@ def head(session: Session) -> Head:
 def _nodes(session: Session, keys_needed: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
     if not keys_needed:
         return {}
+    # One SELECT by the primary key's first column (a plain IN list uses the index on both
+    # databases; a row-value IN does not on SQLite); the few other levels of those leaves are
+    # dropped here.
     found: dict[merkle.NodeKey, bytes] = {}
-    wanted = sorted(keys_needed)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+    last_leaves = sorted({last_leaf for last_leaf, _ in keys_needed})
+    for start in range(0, len(last_leaves), 500):
         for last_leaf, level, value in session.execute(
-            select(_node.c.last_leaf, _node.c.level, _node.c.hash)
-            .where(tuple_(_node.c.last_leaf, _node.c.level).in_(chunk))
+            _NODES_BY_LAST_LEAF, {"last_leaves": last_leaves[start:start + 500]}
         ):
-            found[(last_leaf, level)] = value
+            if (last_leaf, level) in keys_needed:
+                found[(last_leaf, level)] = value
     missing = keys_needed - found.keys()
     if missing:
         raise LogNotStarted("存证日志节点缺失", f"{len(missing)} tree nodes are missing, e.g. {min(missing)}")
     return found
+
+
+_NODES_BY_LAST_LEAF = select(_node.c.last_leaf, _node.c.level, _node.c.hash).where(
+    _node.c.last_leaf.in_(bindparam("last_leaves", expanding=True)))
 
 
 def _check_size(current: Head, tree_size: int) -> None:
