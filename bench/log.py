@@ -38,7 +38,6 @@ import sqlalchemy as sa  # noqa: E402
 from shujiao.cli import alembic_config  # noqa: E402
 from shujiao.crypto.hashing import SHA256, SM3, Hash  # noqa: E402
 from shujiao.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
-from shujiao.tlog import merkle  # noqa: E402
 from shujiao.tlog import service as tlog  # noqa: E402
 from shujiao.tlog.offline import NODE_RECORD, Export  # noqa: E402
 from shujiao.tlog.verify import verify  # noqa: E402
@@ -156,8 +155,8 @@ def export(factory, directory: Path, hash_name: str) -> Export:
             for _, data in tlog.iter_leaves(session):
                 out.write(data + b"\n")
         with (directory / "nodes.bin").open("wb") as out:
-            for last_leaf, level, value in tlog.iter_nodes(session):
-                out.write(NODE_RECORD.pack(last_leaf, level, value))
+            for node_id, value in tlog.iter_nodes(session):
+                out.write(NODE_RECORD.pack(node_id, value))
     (directory / "checkpoints.jsonl").write_text("")
     (directory / "log.json").write_text(json.dumps({"origin": "bench", "hash": hash_name, "tree_size": size, "keys": []}))
     return Export.open(directory)

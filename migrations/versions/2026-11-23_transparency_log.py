@@ -46,10 +46,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_log_head'))
     )
     op.create_table('log_node',
-    sa.Column('last_leaf', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.PrimaryKeyConstraint('last_leaf', 'level', name=op.f('pk_log_node'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_log_node'))
     )
     op.create_table('log_checkpoint',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -146,12 +145,10 @@ def _start_log_with_existing_records() -> None:
             index=index, occurred_at=occurred_at, actor_kind=row["actor_kind"], actor_label=row["actor_label"],
             actor_user_id=row["actor_user_id"], actor_member_id=row["actor_member_id"], action=row["action"],
             subject_type=row["subject_type"], subject_id=row["subject_id"], change_json=row["change_json"])
-        for (last_leaf, level), value in merkle.append(hash_.digest, frontier, index,
-                                                        merkle.leaf_hash(hash_.digest, data)):
-            nodes.append({"last_leaf": last_leaf, "level": level, "hash": value})
+        for key, value in merkle.append(hash_.digest, frontier, index, merkle.leaf_hash(hash_.digest, data)):
+            nodes.append({"id": merkle.node_id(key), "hash": value})
         bind.execute(sa.text("UPDATE audit_event SET leaf_index = :i WHERE id = :id"), {"i": index, "id": row["id"]})
-    node = sa.table("log_node", sa.column("last_leaf", sa.BigInteger), sa.column("level", sa.SmallInteger),
-                    sa.column("hash", sa.LargeBinary))
+    node = sa.table("log_node", sa.column("id", sa.BigInteger), sa.column("hash", sa.LargeBinary))
     if nodes:
         op.bulk_insert(node, nodes)
     now = datetime.datetime.now(datetime.UTC)

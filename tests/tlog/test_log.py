@@ -142,7 +142,8 @@ def test_direct_database_tampering_is_found_at_the_first_bad_record(client, sess
             session.execute(sa.text("UPDATE audit_event SET actor_label = 'someone else' WHERE leaf_index = 5"))
             row = session.scalars(sa.select(tlog.AuditEvent).where(tlog.AuditEvent.leaf_index == 5)).one()
             forged = merkle.leaf_hash(SM3.digest, tlog.canonical.event_bytes(row))
-            session.execute(sa.text("UPDATE log_node SET hash = :h WHERE last_leaf = 5 AND level = 0"), {"h": forged})
+            session.execute(sa.text("UPDATE log_node SET hash = :h WHERE id = :id"),
+                            {"h": forged, "id": merkle.node_id((5, 0))})
     report = _verify_database_log(session_factory, settings)
     assert not report.ok
     if tampering == "rewrite_node":

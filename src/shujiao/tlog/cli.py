@@ -106,10 +106,10 @@ def export_log(directory: Path) -> None:
                     if not index & 0x3FFF:
                         bar.update(task, completed=index)
             with (directory / "nodes.bin").open("wb") as out:
-                for last_leaf, level, value in service.iter_nodes(session):
-                    if last_leaf >= current.tree_size:
+                for node_id, value in service.iter_nodes(session):
+                    if node_id >> 6 >= current.tree_size:
                         break
-                    out.write(offline.NODE_RECORD.pack(last_leaf, level, value))
+                    out.write(offline.NODE_RECORD.pack(node_id, value))
             bar.update(task, completed=current.tree_size)
         with (directory / "checkpoints.jsonl").open("w") as out:
             for c in service.checkpoints(session):

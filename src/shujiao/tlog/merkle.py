@@ -35,6 +35,11 @@ def split_point(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
+def node_id(key: NodeKey) -> int:
+    """The stored node's integer key: last leaf * 64 + level (levels stay below 64)."""
+    return (key[0] << 6) | key[1]
+
+
 def node_key(level: int, index: int) -> NodeKey:
     return ((index + 1) << level) - 1, level
 

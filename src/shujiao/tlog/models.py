@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shujiao.db import Base, BigId, UTCDateTime
@@ -30,15 +30,15 @@ class LogHead(Base):
 class LogNode(Base):
     """A perfect subtree's hash, written once when its last leaf arrives (insert-only).
 
-    Keyed by (last leaf, level) rather than (level, index): the primary key order is then exactly
-    the order the nodes were made in, so a verifier can stream leaves and nodes side by side.
-    Level 0 rows are the leaf hashes.
+    Keyed by ``last leaf * 64 + level`` (see ``merkle.node_id``) rather than (level, index): one
+    integer, so a proof's nodes are one indexed ``IN`` list, and key order is exactly the order the
+    nodes were made in, so a verifier can stream leaves and nodes side by side. Level 0 rows are
+    the leaf hashes.
     """
 
     __tablename__ = "log_node"
 
-    last_leaf: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 

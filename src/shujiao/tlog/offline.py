@@ -7,7 +7,7 @@ Proof bundle (``GET /api/v1/log/entries/{index}`` returns one; save it as JSON):
 
 Export directory (``shujiao log export DIR``): ``log.json`` (origin, hash, public keys),
 ``leaves.jsonl`` (one canonical record per line, the exact leaf bytes), ``nodes.bin`` (every stored
-node as 8-byte big-endian last leaf, 1-byte level, hash) and ``checkpoints.jsonl``.
+node as its 8-byte big-endian id — last leaf * 64 + level — and its hash) and ``checkpoints.jsonl``.
 
 Key file: the JSON of ``GET /api/v1/keys`` (or ``log.json`` of an export).
 """
@@ -29,7 +29,7 @@ from shujiao.tlog import checkpoint as checkpoint_format
 from shujiao.tlog import merkle
 from shujiao.tlog.verify import SignedCheckpoint
 
-NODE_RECORD = struct.Struct(">QB32s")
+NODE_RECORD = struct.Struct(">Q32s")
 
 
 def keys_from_document(document: dict[str, Any]) -> list[note.NoteKey]:
@@ -95,7 +95,7 @@ class Export:
             for index, line in enumerate(lines):
                 yield index, line.rstrip(b"\n")
 
-    def nodes(self) -> Iterator[tuple[int, int, bytes]]:
+    def nodes(self) -> Iterator[tuple[int, bytes]]:
         with (self.directory / "nodes.bin").open("rb") as stream:
             while chunk := stream.read(NODE_RECORD.size * 4096):
                 yield from NODE_RECORD.iter_unpack(chunk)

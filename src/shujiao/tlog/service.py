@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -49,25 +49,18 @@ def head(session: Session) -> Head:
 def _nodes(session: Session, keys_needed: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
     if not keys_needed:
         return {}
-    # One SELECT by the primary key's first column (a plain IN list uses the index on both
-    # databases; a row-value IN does not on SQLite); the few other levels of those leaves are
-    # dropped here.
     found: dict[merkle.NodeKey, bytes] = {}
-    last_leaves = sorted({last_leaf for last_leaf, _ in keys_needed})
-    for start in range(0, len(last_leaves), 500):
-        for last_leaf, level, value in session.execute(
-            _NODES_BY_LAST_LEAF, {"last_leaves": last_leaves[start:start + 500]}
-        ):
-            if (last_leaf, level) in keys_needed:
-                found[(last_leaf, level)] = value
+    wanted = sorted(merkle.node_id(key) for key in keys_needed)
+    for start in range(0, len(wanted), 500):
+        for node_id, value in session.execute(_NODES_BY_ID, {"ids": wanted[start:start + 500]}):
+            found[(node_id >> 6, node_id & 63)] = value
     missing = keys_needed - found.keys()
     if missing:
         raise LogNotStarted("存证日志节点缺失", f"{len(missing)} tree nodes are missing, e.g. {min(missing)}")
     return found
 
 
-_NODES_BY_LAST_LEAF = select(_node.c.last_leaf, _node.c.level, _node.c.hash).where(
-    _node.c.last_leaf.in_(bindparam("last_leaves", expanding=True)))
+_NODES_BY_ID = select(_node.c.id, _node.c.hash).where(_node.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _check_size(current: Head, tree_size: int) -> None:
@@ -89,7 +82,7 @@ def inclusion_proof(session: Session, *, index: int, tree_size: int) -> list[byt
 
 @query
 def leaf_hash(session: Session, *, index: int) -> bytes:
-    value = session.scalar(select(_node.c.hash).where(_node.c.last_leaf == index, _node.c.level == 0))
+    value = session.scalar(select(_node.c.hash).where(_node.c.id == merkle.node_id((index, 0))))
     if value is None:
         raise NotFound("日志条目不存在", "no such log entry", index=index)
     return value
@@ -206,18 +199,16 @@ def iter_leaves(session: Session, *, batch: int = 5000) -> Iterator[tuple[int, b
 
 
 @query
-def iter_nodes(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
-    """Every stored node in the order it was made: (last leaf, level, hash)."""
-    after = (-1, 0)
+def iter_nodes(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, bytes]]:
+    """Every stored node in the order it was made: (node id, hash); see ``merkle.node_id``."""
+    after = -1
     while True:
-        rows = session.execute(
-            select(_node.c.last_leaf, _node.c.level, _node.c.hash)
-            .where(tuple_(_node.c.last_leaf, _node.c.level) > after)
-            .order_by(_node.c.last_leaf, _node.c.level).limit(batch)).all()
+        rows = session.execute(select(_node.c.id, _node.c.hash).where(_node.c.id > after)
+                               .order_by(_node.c.id).limit(batch)).all()
         if not rows:
             return
-        yield from rows
-        after = (rows[-1][0], rows[-1][1])
+        yield from map(tuple, rows)
+        after = rows[-1][0]
 
 
 @query

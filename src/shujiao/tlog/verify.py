@@ -9,6 +9,7 @@ database (``shujiao log verify``) and an export on an auditor's machine without 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 
 from shujiao.crypto import note
@@ -42,69 +43,95 @@ class SignedCheckpoint:
     note: str
 
 
+CHUNK = 4096
+
+
 def verify(
     hash_: Hash,
     leaves: Iterable[tuple[int, bytes]],
     *,
-    stored_nodes: Iterable[tuple[int, int, bytes]] | None,
+    stored_nodes: Iterable[tuple[int, bytes]] | None,
     checkpoints: Iterable[SignedCheckpoint],
     keys: list[note.NoteKey],
     origin: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """``leaves``: (index, leaf bytes) in index order. ``stored_nodes``: (last leaf, level, hash)
-    in key order, or None when only the records are at hand. Every checkpoint's signature is
-    checked against ``keys`` and its root against the root recomputed at its size."""
+    """``leaves``: (index, leaf bytes) in index order. ``stored_nodes``: (node id, hash) in id
+    order (``merkle.node_id``), or None when only the records are at hand. Every checkpoint's
+    signature is checked against ``keys`` and its root against the root recomputed at its size.
+
+    Works a chunk of leaves at a time so that the hot loops are list operations: hash the
+    chunk's leaves, fold them into the frontier (emitting every node the log should have
+    stored, in storage order), then compare the chunk's nodes with the stored ones in one list
+    comparison, walking them one by one only where they differ.
+    """
     report = Report()
     digest = hash_.digest
     empty_root = digest(b"")
     pending = _checkpoints_by_size(checkpoints, keys, origin, report)
-    nodes: Iterator[tuple[int, int, bytes]] = iter(stored_nodes) if stored_nodes is not None else iter(())
-    compare_nodes = stored_nodes is not None
-    stored = next(nodes, None)
+    stored_iter: Iterator[tuple[int, bytes]] | None = iter(stored_nodes) if stored_nodes is not None else None
+    carry: list[tuple[int, bytes]] = []
     frontier: list[bytes] = []
     size = 0
     _check_roots_at(0, frontier, digest, empty_root, pending, report)
-    for index, data in leaves:
-        if index != size:
-            report.problem(f"leaf {size} is missing (next record has index {index})", size)
-            break
-        current = digest(b"\x00" + data)
-        level, position = 0, size
-        while True:
-            if compare_nodes:
-                # Stored nodes come in (last leaf, level) order, the order this loop makes them.
-                while stored is not None and (stored[0], stored[1]) < (size, level):
-                    report.problem(f"stored node (last leaf {stored[0]}, level {stored[1]}) does not belong", stored[0])
-                    stored = next(nodes, None)
-                if stored is None or (stored[0], stored[1]) != (size, level):
-                    report.problem(f"node (last leaf {size}, level {level}) is missing", size)
-                elif stored[2] != current:
-                    what = "leaf" if level == 0 else f"node at level {level}"
-                    report.problem(f"{what} {size} does not match its record", size)
-                    stored = next(nodes, None)
-                else:
-                    report.nodes_compared += 1
-                    stored = next(nodes, None)
-            if not position & 1:
-                break
-            current = digest(b"\x01" + frontier.pop() + current)
-            level += 1
-            position >>= 1
-        frontier.append(current)
-        size += 1
-        if size in pending:
-            _check_roots_at(size, frontier, digest, empty_root, pending, report)
-        if progress is not None and not size & 0x3FFF:
+    leaf_iter = iter(leaves)
+    while chunk := list(islice(leaf_iter, CHUNK)):
+        if chunk[0][0] != size or chunk[-1][0] != size + len(chunk) - 1:
+            gap = next(i for i, (index, _) in enumerate(chunk) if index != size + i)
+            chunk = chunk[:gap]
+            report.problem(f"leaf {size + gap} is missing (the next record has another index)", size + gap)
+            leaf_iter = iter(())
+        computed: list[tuple[int, bytes]] = []
+        emit = computed.append
+        for current in [digest(b"\x00" + data) for _, data in chunk]:
+            emit((size << 6, current))
+            position, level = size, 0
+            while position & 1:
+                current = digest(b"\x01" + frontier.pop() + current)
+                level += 1
+                position >>= 1
+                emit(((size << 6) | level, current))
+            frontier.append(current)
+            size += 1
+            if size in pending:
+                _check_roots_at(size, frontier, digest, empty_root, pending, report)
+        if stored_iter is not None and computed:
+            stored = carry + list(islice(stored_iter, len(computed) - len(carry)))
+            carry = []
+            if stored == computed:
+                report.nodes_compared += len(computed)
+            else:
+                carry = _compare(computed, stored, report)
+        if progress is not None:
             progress(size)
     report.leaves = size
-    if compare_nodes and stored is not None:
-        report.problem(f"stored node (last leaf {stored[0]}, level {stored[1]}) has no record", stored[0])
+    if stored_iter is not None:
+        for node_id, _ in carry + list(islice(stored_iter, 1)):
+            report.problem(f"stored node (last leaf {node_id >> 6}, level {node_id & 63}) has no record", node_id >> 6)
+            break
     for tree_size in sorted(pending):
         report.problem(f"checkpoint of size {tree_size} is beyond the {size} records at hand", size)
-    if progress is not None:
-        progress(size)
     return report
+
+
+def _compare(computed: list[tuple[int, bytes]], stored: list[tuple[int, bytes]], report: Report) -> list[tuple[int, bytes]]:
+    """Walk one chunk's nodes against the stored ones; returns stored nodes that belong later."""
+    last = computed[-1][0]
+    later = [node for node in stored if node[0] > last]
+    by_id = {node_id: value for node_id, value in stored if node_id <= last}
+    for node_id, value in computed:
+        leaf, level = node_id >> 6, node_id & 63
+        found = by_id.pop(node_id, None)
+        if found is None:
+            report.problem(f"node (last leaf {leaf}, level {level}) is missing", leaf)
+        elif found != value:
+            what = "leaf" if level == 0 else f"node at level {level} ending at leaf"
+            report.problem(f"{what} {leaf} does not match its record", leaf)
+        else:
+            report.nodes_compared += 1
+    for node_id in sorted(by_id):
+        report.problem(f"stored node (last leaf {node_id >> 6}, level {node_id & 63}) does not belong", node_id >> 6)
+    return later
 
 
 def _checkpoints_by_size(checkpoints: Iterable[SignedCheckpoint], keys: list[note.NoteKey],

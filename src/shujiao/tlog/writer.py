@@ -54,8 +54,8 @@ def append_records(session: Session, rows: list[dict[str, Any]]) -> None:
             actor_label=row["actor_label"], actor_user_id=row["actor_user_id"],
             actor_member_id=row["actor_member_id"], action=row["action"], subject_type=row["subject_type"],
             subject_id=row["subject_id"], change_json=row["change_json"])
-        for (last_leaf, level), value in merkle.append(digest, frontier, size, merkle.leaf_hash(digest, data)):
-            nodes.append({"last_leaf": last_leaf, "level": level, "hash": value})
+        for key, value in merkle.append(digest, frontier, size, merkle.leaf_hash(digest, data)):
+            nodes.append({"id": merkle.node_id(key), "hash": value})
         size += 1
     session.execute(insert(_audit), rows)
     session.execute(insert(_node), nodes)
