@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
@@ -20,46 +20,85 @@ from shujiao.market.models import Order
 
 DELIVERABLE = {"paid", "delivered", "settled"}
 
+# Orders are read and written with Core statements built once: the trade loop runs them several
+# times per trade, and building a statement (or loading an ORM object) cost more than running it.
+# Commands and queries hand back read-only rows with the order's columns as attributes.
+OrderRow = Row
+_order = Order.__table__
+_SELECT = select(*_order.c).where(_order.c.id == bindparam("order_id"))
+_SELECT_FOR_UPDATE = _SELECT.with_for_update()
+_INSERT = insert(_order).returning(*_order.c)
 
-def _order_for_update(session: Session, order_id: int) -> Order | None:
-    return session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+
+def _move(to: str, *columns: str, buyers: bool):
+    """``UPDATE … SET status = to WHERE id = :order_id AND status = :from [AND buyer] RETURNING *``: the
+    state check and the write are one statement, so of two concurrent callers exactly one wins."""
+    where = [_order.c.id == bindparam("order_id"), _order.c.status == bindparam("from_status")]
+    if buyers:
+        where.append(_order.c.buyer_member_id == bindparam("buyer"))
+    return (update(_order).where(*where).values(status=to, **{c: bindparam(f"new_{c}") for c in columns})
+            .returning(*_order.c))
 
 
-def _visible(actor: Actor, order: Order | None) -> bool:
+_PAY = _move("paid", "paid_at", buyers=True)
+_DELIVER = _move("delivered", "delivered_at", buyers=True)
+_CANCEL = _move("cancelled", "closed_at", "close_reason", buyers=True)
+_CLOSE = update(_order).where(_order.c.id == bindparam("order_id")).values(
+    status=bindparam("to"), fee_fen=bindparam("new_fee_fen"), closed_at=bindparam("new_closed_at"),
+    close_reason=bindparam("new_close_reason")).returning(*_order.c)
+
+
+def _load(session: Session, order_id: int, *, for_update: bool = False) -> OrderRow | None:
+    return session.execute(_SELECT_FOR_UPDATE if for_update else _SELECT, {"order_id": order_id}).first()
+
+
+def _forget(session: Session, order_id: int) -> None:
+    # The Core writes bypass the identity map: an Order object loaded earlier in this session
+    # (a page, a test) must not keep showing the old state.
+    obj = session.identity_map.get(session.identity_key(Order, (order_id,)))
+    if obj is not None:
+        session.expire(obj)
+
+
+def _visible(actor: Actor, order: OrderRow | None) -> bool:
     return order is not None and (
         actor.is_operator or actor.is_system or actor.member_id in (order.buyer_member_id, order.provider_member_id)
     )
 
 
-def _buyers_order(session: Session, actor: Actor, order_id: int) -> Order:
+def _buyers_move(session: Session, actor: Actor, stmt, order_id: int, expected: str, refusal: tuple[str, str],
+                 **values: object) -> OrderRow:
+    """Run a buyer's conditional transition; if it matched nothing, say why (404 or 409)."""
     require_member(actor)
-    order = _order_for_update(session, order_id)
-    if order is None or order.buyer_member_id != actor.member_id:
-        raise not_found("订单", "order")
+    order = session.execute(stmt, {"order_id": order_id, "from_status": expected, "buyer": actor.member_id,
+                                   **{f"new_{k}": v for k, v in values.items()}}).first()
+    if order is None:
+        current = _load(session, order_id)
+        if current is None or current.buyer_member_id != actor.member_id:
+            raise not_found("订单", "order")
+        raise Conflict(refusal[0], refusal[1].format(status=current.status), code="bad_state")
+    _forget(session, order_id)
     return order
 
 
-def _transition(session: Session, order: Order, to: str, **change: object) -> None:
-    previous = order.status
-    order.status = to
+def _record_transition(session: Session, order: OrderRow, previous: str, **change: object) -> None:
     audit.record(session, subject_type="order", subject_id=order.id,
-                 change={"status": {"from": previous, "to": to}, **change})
+                 change={"status": {"from": previous, "to": order.status}, **change})
 
 
 @command("market.order.create")
-def create_order(session: Session, actor: Actor, *, product_id: int) -> Order:
+def create_order(session: Session, actor: Actor, *, product_id: int) -> OrderRow:
     require_member(actor)
     product, snapshot = listing.offer_for_order(session, product_id=product_id)
     if product.member_id == actor.member_id:
         raise InvalidInput("不能购买本会员自己的产品", "a member cannot buy its own product", code="own_product")
-    order = Order(
-        buyer_member_id=actor.member_id, provider_member_id=product.member_id, product_id=product.id,
-        product_version=product.version, dataset_id=product.dataset_id, amount_fen=product.price_fen,
-        status="created", snapshot_json=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
-        created_at=utcnow(), close_reason="",
-    )
-    session.add(order)
-    session.flush()
+    order = session.execute(_INSERT, {
+        "buyer_member_id": actor.member_id, "provider_member_id": product.member_id, "product_id": product.id,
+        "product_version": product.version, "dataset_id": product.dataset_id, "amount_fen": product.price_fen,
+        "fee_fen": None, "status": "created",
+        "snapshot_json": json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+        "created_at": utcnow(), "paid_at": None, "delivered_at": None, "closed_at": None, "close_reason": "",
+    }).one()
     audit.record(session, subject_type="order", subject_id=order.id, change={
         "status": "created", "product_id": product.id, "product_version": product.version,
         "amount_fen": order.amount_fen, "provider_member_id": order.provider_member_id,
@@ -68,73 +107,80 @@ def create_order(session: Session, actor: Actor, *, product_id: int) -> Order:
 
 
 @command("market.order.pay")
-def pay_order(session: Session, actor: Actor, *, order_id: int) -> Order:
+def pay_order(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
     """Move the price from the buyer's wallet into escrow."""
-    order = _buyers_order(session, actor, order_id)
-    if order.status != "created":
-        raise Conflict("订单已支付或已关闭", f"the order is {order.status}, not awaiting payment", code="bad_state")
+    order = _buyers_move(session, actor, _PAY, order_id, "created",
+                         ("订单已支付或已关闭", "the order is {status}, not awaiting payment"), paid_at=utcnow())
     entry = ledger.post(session, ledger_core.hold(
         f"order:{order.id}:hold", ledger_core.wallet_code(order.buyer_member_id),
         ledger_core.escrow_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
-    order.paid_at = utcnow()
-    _transition(session, order, "paid", ledger_entry=entry.idempotency_key if entry else None)
+    _record_transition(session, order, "created", ledger_entry=entry.idempotency_key if entry else None)
     return order
 
 
 @command("market.order.deliver")
-def record_delivery(session: Session, actor: Actor, *, order_id: int) -> Order:
+def record_delivery(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
     """The buyer has received the data (first download): the acceptance period starts."""
-    order = _buyers_order(session, actor, order_id)
-    if order.status != "paid":
-        raise Conflict("订单不在待交付状态", f"the order is {order.status}, not paid", code="bad_state")
-    order.delivered_at = utcnow()
-    _transition(session, order, "delivered")
+    order = _buyers_move(session, actor, _DELIVER, order_id, "paid",
+                         ("订单不在待交付状态", "the order is {status}, not paid"), delivered_at=utcnow())
+    _record_transition(session, order, "paid")
     return order
 
 
-def _settle(session: Session, order: Order, fee_rate_bp: int, how: str) -> None:
+def _settle(session: Session, order: OrderRow, fee_rate_bp: int, how: str) -> OrderRow:
     fee = ledger_core.fee_for(order.amount_fen, fee_rate_bp)
     entry = ledger.post(session, ledger_core.release_to_provider(
         f"order:{order.id}:settle", ledger_core.escrow_code(order.buyer_member_id),
         ledger_core.wallet_code(order.provider_member_id), ledger_core.FEES, order.amount_fen, fee,
     )) if order.amount_fen else None
-    order.fee_fen = fee
-    order.closed_at = utcnow()
-    order.close_reason = how
-    _transition(session, order, "settled", fee_fen=fee, how=how, ledger_entry=entry.idempotency_key if entry else None)
+    return _close(session, order, "settled", how, fee_fen=fee, how=how,
+                  ledger_entry=entry.idempotency_key if entry else None)
+
+
+def _close(session: Session, order: OrderRow, to: str, close_reason: str, fee_fen: int | None = None,
+           **change: object) -> OrderRow:
+    closed = session.execute(_CLOSE, {"order_id": order.id, "to": to,
+                                      "new_fee_fen": order.fee_fen if fee_fen is None else fee_fen,
+                                      "new_closed_at": utcnow(), "new_close_reason": close_reason}).one()
+    _forget(session, order.id)
+    if fee_fen is not None:
+        change = {"fee_fen": fee_fen, **change}
+    _record_transition(session, closed, order.status, **change)
+    return closed
 
 
 @command("market.order.accept")
-def accept_order(session: Session, actor: Actor, *, order_id: int, fee_rate_bp: int) -> Order:
+def accept_order(session: Session, actor: Actor, *, order_id: int, fee_rate_bp: int) -> OrderRow:
     """The buyer accepts the delivery; escrow goes to the provider, less the exchange fee."""
-    order = _buyers_order(session, actor, order_id)
+    require_member(actor)
+    order = _load(session, order_id, for_update=True)
+    if order is None or order.buyer_member_id != actor.member_id:
+        raise not_found("订单", "order")
     if order.status != "delivered":
         raise Conflict("订单尚未交付，不能验收", f"the order is {order.status}; only a delivered order can be accepted",
                        code="bad_state")
-    _settle(session, order, fee_rate_bp, "accepted")
-    return order
+    return _settle(session, order, fee_rate_bp, "accepted")
 
 
 @command("market.order.auto_settle")
 def auto_settle_order(session: Session, actor: Actor, *, order_id: int, fee_rate_bp: int, now: dt.datetime,
-                      after: dt.timedelta) -> Order:
+                      after: dt.timedelta) -> OrderRow:
     """Settle an order the buyer left unaccepted for longer than the acceptance period."""
     require_system(actor)
-    order = _order_for_update(session, order_id)
+    order = _load(session, order_id, for_update=True)
     if order is None:
         raise not_found("订单", "order")
     if order.status != "delivered" or order.delivered_at is None or order.delivered_at > now - after:
         raise Conflict("订单未到自动结算时间", "the order is not due for automatic settlement", code="not_due")
-    _settle(session, order, fee_rate_bp, "auto_settled")
-    return order
+    return _settle(session, order, fee_rate_bp, "auto_settled")
 
 
 @command("market.order.refund")
-def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) -> Order:
+def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) -> OrderRow:
     """The operator returns the escrowed money to the buyer (e.g. after a dispute)."""
     require_operator(actor)
-    order = _order_for_update(session, order_id)
+    order = _load(session, order_id, for_update=True)
     if order is None:
         raise not_found("订单", "order")
     if order.status not in ("paid", "delivered"):
@@ -144,38 +190,33 @@ def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) 
         f"order:{order.id}:refund", ledger_core.escrow_code(order.buyer_member_id),
         ledger_core.wallet_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
-    order.closed_at = utcnow()
-    order.close_reason = reason or "refunded"
-    _transition(session, order, "refunded", reason=reason, ledger_entry=entry.idempotency_key if entry else None)
-    return order
+    return _close(session, order, "refunded", reason or "refunded", reason=reason,
+                  ledger_entry=entry.idempotency_key if entry else None)
 
 
 @command("market.order.cancel")
-def cancel_order(session: Session, actor: Actor, *, order_id: int) -> Order:
+def cancel_order(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
     """The buyer drops an order it has not paid."""
-    order = _buyers_order(session, actor, order_id)
-    if order.status != "created":
-        raise Conflict("只能取消未支付的订单", f"the order is {order.status}; only unpaid orders can be cancelled",
-                       code="bad_state")
-    order.closed_at = utcnow()
-    order.close_reason = "cancelled"
-    _transition(session, order, "cancelled")
+    order = _buyers_move(session, actor, _CANCEL, order_id, "created",
+                         ("只能取消未支付的订单", "the order is {status}; only unpaid orders can be cancelled"),
+                         closed_at=utcnow(), close_reason="cancelled")
+    _record_transition(session, order, "created")
     return order
 
 
 @query
-def get_order(session: Session, actor: Actor, *, order_id: int) -> Order:
+def get_order(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
     """An order, seen by its buyer, its provider and the operator; everyone else gets 404."""
-    order = session.get(Order, order_id)
+    order = _load(session, order_id)
     if not _visible(actor, order):
         raise not_found("订单", "order")
     return order  # type: ignore[return-value]
 
 
 @query
-def deliverable_order(session: Session, actor: Actor, *, order_id: int) -> Order:
+def deliverable_order(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
     """The buyer's own order, in a state where the data may be fetched."""
-    order = session.get(Order, order_id)
+    order = _load(session, order_id)
     if order is None or actor.member_id != order.buyer_member_id:
         raise not_found("订单", "order")
     if order.status not in DELIVERABLE:
