@@ -7,7 +7,7 @@ transaction through :func:`unit_of_work`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,6 +92,15 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def expire_loaded(session: Session, model: type[Base], ids: Iterable[Any]) -> None:
+    """After a Core UPDATE: an object of ``model`` with one of ``ids`` already loaded in this
+    session (a page, a test) must not keep showing the old values."""
+    for ident in ids:
+        obj = session.identity_map.get(session.identity_key(model, (ident,)))
+        if obj is not None:
+            session.expire(obj)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

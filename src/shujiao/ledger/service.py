@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
 from shujiao.commands import Actor, command, inside_command, query, require_operator
-from shujiao.db import utcnow
+from shujiao.db import expire_loaded, utcnow
 from shujiao.errors import Conflict, InvalidInput, NotFound
 from shujiao.ledger import core
 from shujiao.ledger.core import AccountKind, NormalSide
@@ -20,6 +20,24 @@ from shujiao.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 BANK = core.BANK
 FEES = core.FEES
 MAX_AMOUNT_FEN = 10**15  # a thousand billion yuan; anything larger is a typing mistake
+
+
+_account = LedgerAccount.__table__
+_entry = LedgerEntry.__table__
+_posting = LedgerPosting.__table__
+
+# The statements of post(), built once: it runs for every payment and settlement, and building
+# and caching a statement per call cost more than the round trips.
+_FIND_REPLAY = select(_entry.c.id, _entry.c.content_sha256).where(_entry.c.idempotency_key == bindparam("key"))
+# Locked in a fixed order (by code) so that two entries touching the same accounts cannot deadlock.
+_LOCK_ACCOUNTS = (
+    select(_account.c.id, _account.c.code, _account.c.normal_side, _account.c.balance_fen)
+    .where(_account.c.code.in_(bindparam("codes", expanding=True))).order_by(_account.c.code).with_for_update()
+)
+_INSERT_ENTRY = insert(_entry).returning(_entry.c.id)
+_INSERT_POSTINGS = insert(_posting)
+_SET_BALANCE = update(_account).where(_account.c.id == bindparam("account_id")).values(
+    balance_fen=bindparam("new_balance"))
 
 
 class InsufficientFunds(Conflict):
@@ -74,9 +92,7 @@ def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: boo
     fingerprint = _content_sha256(entry)
     key = entry.idempotency_key
     if replayable:
-        existing = session.execute(
-            select(LedgerEntry.id, LedgerEntry.content_sha256).where(LedgerEntry.idempotency_key == key)
-        ).first()
+        existing = session.execute(_FIND_REPLAY, {"key": key}).first()
         if existing is not None:
             if existing.content_sha256 != fingerprint:
                 raise Conflict("幂等键已用于另一笔记账", "idempotency key already used for a different entry",
@@ -86,14 +102,7 @@ def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: boo
             return Posted(existing.id, key)
 
     codes = sorted({p.account for p in entry.postings})
-    # Lock in a fixed order (by code) so that two entries touching the same accounts cannot deadlock.
-    accounts = {
-        row.code: row
-        for row in session.execute(
-            select(LedgerAccount.id, LedgerAccount.code, LedgerAccount.normal_side, LedgerAccount.balance_fen)
-            .where(LedgerAccount.code.in_(codes)).order_by(LedgerAccount.code).with_for_update()
-        )
-    }
+    accounts = {row.code: row for row in session.execute(_LOCK_ACCOUNTS, {"codes": codes})}
     missing = set(codes) - accounts.keys()
     if missing:
         raise NotFound("账户不存在", f"no such account: {', '.join(sorted(missing))}", code="account_not_found")
@@ -107,27 +116,17 @@ def post(session: Session, entry: core.Entry, *, memo: str = "", replayable: boo
         raise InsufficientFunds("可用余额不足", "insufficient balance", account=exc.account) from exc
 
     memo = memo or entry.memo
-    entry_id = session.execute(
-        insert(LedgerEntry.__table__).values(
-            idempotency_key=key, kind=entry.kind, memo=memo, content_sha256=fingerprint, posted_at=utcnow(),
-        ).returning(LedgerEntry.__table__.c.id)
-    ).scalar_one()
-    session.execute(insert(LedgerPosting.__table__), [
+    entry_id = session.execute(_INSERT_ENTRY, {
+        "idempotency_key": key, "kind": entry.kind, "memo": memo, "content_sha256": fingerprint, "posted_at": utcnow(),
+    }).scalar_one()
+    session.execute(_INSERT_POSTINGS, [
         {"entry_id": entry_id, "account_id": accounts[p.account].id, "amount_fen": p.amount_fen}
         for p in entry.postings
     ])
-    accounts_table = LedgerAccount.__table__
-    session.execute(
-        update(accounts_table).where(accounts_table.c.id == bindparam("account_id"))
-        .values(balance_fen=bindparam("new_balance")),
-        [{"account_id": accounts[code].id, "new_balance": balance} for code, balance in new_balances.items()],
-    )
-    # Core statements bypass the identity map: an account object already loaded in this session
-    # must not keep showing the old balance.
-    touched = {row.id for row in accounts.values()}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, LedgerAccount) and obj.id in touched:
-            session.expire(obj)
+    session.execute(_SET_BALANCE, [
+        {"account_id": accounts[code].id, "new_balance": balance} for code, balance in new_balances.items()
+    ])
+    expire_loaded(session, LedgerAccount, (row.id for row in accounts.values()))
     audit.record(session, subject_type="ledger_entry", subject_id=key, change={
         "kind": entry.kind, "memo": memo,
         "postings": [{"account": p.account, "amount_fen": p.amount_fen} for p in entry.postings],

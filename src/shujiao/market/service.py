@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
 from shujiao.commands import Actor, command, query, require_member, require_operator, require_system
-from shujiao.db import utcnow
+from shujiao.db import expire_loaded, utcnow
 from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.ledger import core as ledger_core
 from shujiao.ledger import service as ledger
@@ -22,7 +22,8 @@ DELIVERABLE = {"paid", "delivered", "settled"}
 
 # Orders are read and written with Core statements built once: the trade loop runs them several
 # times per trade, and building a statement (or loading an ORM object) cost more than running it.
-# Commands and queries hand back read-only rows with the order's columns as attributes.
+# Commands and queries hand back read-only rows with the order's columns as attributes; the Core
+# writes bypass the identity map, so an Order object loaded earlier in the session is expired.
 OrderRow = Row
 _order = Order.__table__
 _SELECT = select(*_order.c).where(_order.c.id == bindparam("order_id"))
@@ -52,14 +53,6 @@ def _load(session: Session, order_id: int, *, for_update: bool = False) -> Order
     return session.execute(_SELECT_FOR_UPDATE if for_update else _SELECT, {"order_id": order_id}).first()
 
 
-def _forget(session: Session, order_id: int) -> None:
-    # The Core writes bypass the identity map: an Order object loaded earlier in this session
-    # (a page, a test) must not keep showing the old state.
-    obj = session.identity_map.get(session.identity_key(Order, (order_id,)))
-    if obj is not None:
-        session.expire(obj)
-
-
 def _visible(actor: Actor, order: OrderRow | None) -> bool:
     return order is not None and (
         actor.is_operator or actor.is_system or actor.member_id in (order.buyer_member_id, order.provider_member_id)
@@ -77,7 +70,7 @@ def _buyers_move(session: Session, actor: Actor, stmt, order_id: int, expected: 
         if current is None or current.buyer_member_id != actor.member_id:
             raise not_found("订单", "order")
         raise Conflict(refusal[0], refusal[1].format(status=current.status), code="bad_state")
-    _forget(session, order_id)
+    expire_loaded(session, Order, (order_id,))
     return order
 
 
@@ -143,7 +136,7 @@ def _close(session: Session, order: OrderRow, to: str, close_reason: str, fee_fe
     closed = session.execute(_CLOSE, {"order_id": order.id, "to": to,
                                       "new_fee_fen": order.fee_fen if fee_fen is None else fee_fen,
                                       "new_closed_at": utcnow(), "new_close_reason": close_reason}).one()
-    _forget(session, order.id)
+    expire_loaded(session, Order, (order.id,))
     if fee_fen is not None:
         change = {"fee_fen": fee_fen, **change}
     _record_transition(session, closed, order.status, **change)
