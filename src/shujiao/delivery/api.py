@@ -21,7 +21,7 @@ class DeliveryRead(BaseModel):
 def delivery(session: SessionDep, actor: CurrentActor, settings: SettingsDep, order_id: PathId) -> DeliveryRead:
     issued = service.issue_link(session, actor, order_id=order_id,
                                 ttl=dt.timedelta(seconds=settings.delivery.link_ttl_seconds))
-    return DeliveryRead(download_url=f"/api/v1/downloads/{issued.token}", expires_at=issued.link.expires_at)
+    return DeliveryRead(download_url=f"/api/v1/downloads/{issued.token}", expires_at=issued.expires_at)
 
 
 @router.get("/downloads/{token}", response_class=FileResponse)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
@@ -32,6 +32,15 @@ class FileUnavailable(DomainError):
     code = "file_unavailable"
 
 
+_link = DeliveryLink.__table__
+_download = DeliveryDownload.__table__
+# Built once: every trade issues a link and downloads through it.
+_INSERT_LINK = insert(_link).returning(_link.c.id)
+_FIND_LINK = select(_link.c.id, _link.c.order_id, _link.c.member_id, _link.c.expires_at).where(
+    _link.c.token_sha256 == bindparam("token_sha256"))
+_INSERT_DOWNLOAD = insert(_download).returning(_download.c.id)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -39,7 +48,8 @@ def _hash(token: str) -> str:
 @dataclass(frozen=True)
 class IssuedLink:
     token: str
-    link: DeliveryLink
+    link_id: int
+    expires_at: dt.datetime
 
 
 @command("delivery.link.issue")
@@ -48,13 +58,13 @@ def issue_link(session: Session, actor: Actor, *, order_id: int, ttl: dt.timedel
     order = market.deliverable_order(session, actor, order_id=order_id)
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    link = DeliveryLink(order_id=order.id, member_id=order.buyer_member_id, token_sha256=_hash(token),
-                        created_at=now, expires_at=now + ttl)
-    session.add(link)
-    session.flush()
+    expires_at = now + ttl
+    link_id = session.execute(_INSERT_LINK, {
+        "order_id": order.id, "member_id": order.buyer_member_id, "token_sha256": _hash(token),
+        "created_at": now, "expires_at": expires_at}).scalar_one()
     audit.record(session, subject_type="order", subject_id=order.id,
-                 change={"delivery_link": {"id": link.id, "expires_at": link.expires_at}})
-    return IssuedLink(token, link)
+                 change={"delivery_link": {"id": link_id, "expires_at": expires_at}})
+    return IssuedLink(token, link_id, expires_at)
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ def download(
 ) -> Download:
     """Serve a download to the buyer the link was made for; the first one marks the order delivered."""
     require_member(actor)
-    link = session.scalar(select(DeliveryLink).where(DeliveryLink.token_sha256 == _hash(token)))
+    link = session.execute(_FIND_LINK, {"token_sha256": _hash(token)}).first()
     # A link used by anyone but its buyer looks like no link at all.
     if link is None or link.member_id != actor.member_id:
         raise NotFound("下载链接无效", "no such download link", code="link_not_found")
@@ -84,12 +94,11 @@ def download(
         raise FileUnavailable("数据文件暂不可用，请联系交易中心", "the data file is unavailable; contact the exchange")
     if order.status == "paid":
         market.record_delivery(session, actor, order_id=order.id)
-    row = DeliveryDownload(link_id=link.id, order_id=order.id, user_id=actor.user_id, size_bytes=dataset.size_bytes,
-                           sha256=dataset.sha256, client_address=client_address[:64], downloaded_at=utcnow())
-    session.add(row)
-    session.flush()
+    download_id = session.execute(_INSERT_DOWNLOAD, {
+        "link_id": link.id, "order_id": order.id, "user_id": actor.user_id, "size_bytes": dataset.size_bytes,
+        "sha256": dataset.sha256, "client_address": client_address[:64], "downloaded_at": utcnow()}).scalar_one()
     audit.record(session, subject_type="order", subject_id=order.id,
-                 change={"download": {"id": row.id, "link_id": link.id, "sha256": dataset.sha256,
+                 change={"download": {"id": download_id, "link_id": link.id, "sha256": dataset.sha256,
                                       "size_bytes": dataset.size_bytes}})
     return Download(path=path, filename=dataset.filename, size_bytes=dataset.size_bytes, sha256=dataset.sha256)
 
