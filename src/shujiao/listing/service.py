@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
@@ -19,6 +19,13 @@ from shujiao.listing.models import Product, ProductReview
 from shujiao.listing.schemas import Delisting, ProductCreate, ProductUpdate, Review
 
 EDITABLE = {"draft", "rejected", "delisted"}
+
+_product = Product.__table__
+# Built once: every order reads its product through this (plain columns, no ORM object).
+_OFFER = select(
+    _product.c.id, _product.c.member_id, _product.c.resource_id, _product.c.dataset_id, _product.c.title,
+    _product.c.description, _product.c.price_fen, _product.c.status, _product.c.version, _product.c.disclosure_json,
+).where(_product.c.id == bindparam("product_id"))
 
 
 def _refuse_core_data(grade: str) -> None:
@@ -162,12 +169,12 @@ def get_product(session: Session, actor: Actor, *, product_id: int) -> Product:
     return product
 
 
-def _live_disclosure(session: Session, product: Product) -> dict[str, Any]:
+def _live_disclosure(session: Session, product: Any) -> dict[str, Any]:
     return catalog.describe_for_listing(session, resource_id=product.resource_id, dataset_id=product.dataset_id)
 
 
 @query
-def disclosure(session: Session, product: Product) -> dict[str, Any]:
+def disclosure(session: Session, product: Any) -> dict[str, Any]:
     """What the exchange discloses about a product to a prospective buyer (信息披露): as approved
     for a listed product, as it stands now for a draft its provider is preparing."""
     if product.status in ("listed", "delisted") and product.disclosure_json:
@@ -208,9 +215,10 @@ def reviews_of(session: Session, actor: Actor, *, product_id: int) -> Sequence[P
 
 
 @query
-def offer_for_order(session: Session, *, product_id: int) -> tuple[Product, dict[str, Any]]:
-    """A listed product and the frozen description of it that an order keeps (what the buyer saw)."""
-    product = session.get(Product, product_id)
+def offer_for_order(session: Session, *, product_id: int) -> tuple[Any, dict[str, Any]]:
+    """A listed product (a read-only row) and the frozen description of it that an order keeps
+    (what the buyer saw)."""
+    product = session.execute(_OFFER, {"product_id": product_id}).first()
     if product is None or product.status != "listed":
         raise not_found("产品", "product")
     snapshot = {

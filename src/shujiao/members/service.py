@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
@@ -185,18 +185,21 @@ def logout(session: Session, actor: Actor, *, token: str) -> None:
                  change={"logout": {"session_id": row.id}})
 
 
+# Built once: every request runs it.
+_ACTOR_FOR_TOKEN = (
+    select(MemberUser.id, MemberUser.username, MemberUser.role, Member.id.label("member_id"), Member.kind, Member.status)
+    .join(MemberSession, MemberSession.user_id == MemberUser.id)
+    .join(Member, Member.id == MemberUser.member_id)
+    .where(MemberSession.token_sha256 == bindparam("token_sha256"), MemberSession.revoked_at.is_(None),
+           MemberSession.expires_at > bindparam("now"), MemberUser.active.is_(True))
+)
+
+
 @query
 def actor_for_token(session: Session, token: str) -> Actor | None:
     """Who holds this bearer token or session cookie, or None if it is unknown, expired or revoked."""
     # Runs on every request: one joined SELECT of plain columns, no ORM objects to build.
-    row = session.execute(
-        select(MemberUser.id, MemberUser.username, MemberUser.role, Member.id.label("member_id"),
-               Member.kind, Member.status)
-        .join(MemberSession, MemberSession.user_id == MemberUser.id)
-        .join(Member, Member.id == MemberUser.member_id)
-        .where(MemberSession.token_sha256 == _hash_token(token), MemberSession.revoked_at.is_(None),
-               MemberSession.expires_at > utcnow(), MemberUser.active.is_(True))
-    ).first()
+    row = session.execute(_ACTOR_FOR_TOKEN, {"token_sha256": _hash_token(token), "now": utcnow()}).first()
     if row is None:
         return None
     return Actor(kind="user", username=row.username, user_id=row.id, member_id=row.member_id,
