@@ -32,6 +32,10 @@ def _write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        # The ORM's own pending writes go first (commit would flush them after this hook): the
+        # log's head lock, taken next, is then held only for the log's writes and the commit.
+        session.flush()
     _write_pending(session)
 
 
