@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -60,3 +61,20 @@ def test_the_canonical_form_is_stable(session_factory):
     assert document["subject"] == {"type": "member", "id": str(operator.member_id)}
     with pytest.raises(TypeError):
         canonical.dumps({"amount": 1.5})
+
+
+@pytest.mark.parametrize("label", ["plain", "引号\"与\\反斜杠", "control\x01\x1f\n", "emoji 🙂 and \u2028"])
+@pytest.mark.parametrize("occurred_at", [
+    dt.datetime(2026, 11, 23, 12, 0, 0, tzinfo=dt.UTC),  # no microseconds: still printed
+    dt.datetime(2026, 11, 23, 20, 0, 0, 123, tzinfo=dt.timezone(dt.timedelta(hours=8))),  # converted to UTC
+])
+def test_the_leaf_written_field_by_field_is_the_canonical_document(label, occurred_at):
+    fields = dict(index=7, occurred_at=occurred_at, actor_kind="user", actor_label=label, actor_user_id=None,
+                  actor_member_id=3, action="x.y", subject_type="order", subject_id=label,
+                  change_json=canonical.dumps({"note": label, "fen": 5}))
+    document = {"index": 7, "occurred_at": occurred_at, "action": "x.y", "change": {"note": label, "fen": 5},
+                "actor": {"kind": "user", "label": label, "user_id": None, "member_id": 3},
+                "subject": {"type": "order", "id": label}}
+    assert canonical.leaf_bytes(**fields) == canonical.dumps(document).encode()
+    assert json.loads(canonical.leaf_bytes(**fields))["occurred_at"] == occurred_at.astimezone(dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -33,9 +34,7 @@ def normalize(value: Any) -> Any:
     if isinstance(value, Enum):
         return normalize(value.value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise TypeError("naive datetime in audit record")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _utc_timestamp(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -74,7 +73,18 @@ def event_bytes(event: Any) -> bytes:
     )
 
 
-_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+# The C string encoder json.dumps(..., ensure_ascii=False) itself uses, without its Python wrapper.
+_dumps_str = json.encoder.encode_basestring
+
+
+def _utc_timestamp(value: dt.datetime) -> str:
+    """RFC 3339 UTC with microseconds; isoformat is several times faster than strftime (and pads
+    the year to four digits, as RFC 3339 requires and strftime does not)."""
+    if value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    elif value.tzinfo is None:
+        raise TypeError("naive datetime in audit record")
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def _int_or_null(value: int | None) -> str:
@@ -93,6 +103,6 @@ def leaf_bytes(*, index: int, occurred_at: dt.datetime, actor_kind: str, actor_l
         + ',"member_id":' + _int_or_null(actor_member_id) + ',"user_id":' + _int_or_null(actor_user_id)
         + '},"change":' + change_json
         + ',"index":' + str(int(index))
-        + ',"occurred_at":"' + normalize(occurred_at)
+        + ',"occurred_at":"' + _utc_timestamp(occurred_at)
         + '","subject":{"id":' + _dumps_str(subject_id) + ',"type":' + _dumps_str(subject_type) + "}}"
     ).encode("utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -26,6 +26,15 @@ _head = LogHead.__table__
 _node = LogNode.__table__
 _audit = AuditEvent.__table__
 
+# Built once: every committing transaction runs these, and building a statement costs more than
+# the SQLite round trip it makes.
+_LOCK_HEAD = select(_head.c.hash_name, _head.c.tree_size, _head.c.frontier).where(_head.c.id == 1).with_for_update()
+_INSERT_RECORDS = insert(_audit)
+_INSERT_NODES = insert(_node)
+_MOVE_HEAD = update(_head).where(_head.c.id == 1).values(
+    tree_size=bindparam("new_size"), frontier=bindparam("new_frontier"), root=bindparam("new_root"),
+    updated_at=bindparam("now"))
+
 
 class LogNotStarted(DomainError):
     status_code = 503
@@ -38,9 +47,8 @@ def _split(frontier: bytes) -> list[bytes]:
 
 def append_records(session: Session, rows: list[dict[str, Any]]) -> None:
     """Give ``rows`` (audit_event values) their leaf indexes and insert them with their tree nodes."""
-    head = session.execute(
-        select(_head.c.hash_name, _head.c.tree_size, _head.c.frontier).where(_head.c.id == 1).with_for_update()
-    ).one_or_none()
+    connection = session.connection()  # Core on the session's connection: no ORM work to do here
+    head = connection.execute(_LOCK_HEAD).one_or_none()
     if head is None:
         raise LogNotStarted("存证日志未初始化（运行 shujiao db upgrade）", "the log has no head row; run `shujiao db upgrade`")
     digest = hash_named(head.hash_name).digest
@@ -57,8 +65,7 @@ def append_records(session: Session, rows: list[dict[str, Any]]) -> None:
         for key, value in merkle.append(digest, frontier, size, merkle.leaf_hash(digest, data)):
             nodes.append({"id": merkle.node_id(key), "hash": value})
         size += 1
-    session.execute(insert(_audit), rows)
-    session.execute(insert(_node), nodes)
-    session.execute(update(_head).where(_head.c.id == 1).values(
-        tree_size=size, frontier=b"".join(frontier),
-        root=merkle.root_from_frontier(digest, frontier, digest(b"")), updated_at=utcnow()))
+    connection.execute(_INSERT_RECORDS, rows)
+    connection.execute(_INSERT_NODES, nodes)
+    connection.execute(_MOVE_HEAD, {"new_size": size, "new_frontier": b"".join(frontier),
+                                    "new_root": merkle.root_from_frontier(digest, frontier, digest(b"")), "now": utcnow()})
