@@ -247,8 +247,11 @@ def leftover_plaintext_keys(session: Session, *, storage: FileStorage) -> list[s
     commit and deleting the plaintext. The database no longer points at them."""
     keys = session.scalars(select(Dataset.storage_key).where(
         Dataset.cipher.is_not(None), Dataset.storage_key.like(f"%{vault.SEALED_SUFFIX}")))
-    return [plain for key in keys
-            if storage.local_path(plain := key.removesuffix(vault.SEALED_SUFFIX)).is_file()]
+    candidates = [plain for key in keys
+                  if storage.local_path(plain := key.removesuffix(vault.SEALED_SUFFIX)).is_file()]
+    # Never one that a dataset still points at.
+    referenced = set(session.scalars(select(Dataset.storage_key).where(Dataset.storage_key.in_(candidates))))
+    return [key for key in candidates if key not in referenced]
 
 
 class AlreadyEncrypted(Conflict):
