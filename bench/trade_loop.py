@@ -66,6 +66,8 @@ from shujiao.catalog.schemas import ResourceCreate  # noqa: E402
 from shujiao.catalog.storage import LocalFileStorage  # noqa: E402
 from shujiao.cli import alembic_config  # noqa: E402
 from shujiao.commands import ANONYMOUS, SYSTEM, Actor  # noqa: E402
+from shujiao.config import Settings  # noqa: E402
+from shujiao.crypto import service as keys  # noqa: E402
 from shujiao.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from shujiao.delivery import service as delivery  # noqa: E402
 from shujiao.ledger import service as ledger  # noqa: E402
@@ -141,9 +143,15 @@ class World:
     product_id: int
 
 
-def build_world(factory: sessionmaker[Session], storage: LocalFileStorage, buyers: int) -> World:
+def bench_settings(database_url: str, data_dir: Path) -> Settings:
+    """The settings the uvicorn server reads from its environment (see uvicorn_server): same keys."""
+    return Settings(environment="production", database_url=database_url, data_dir=data_dir, secret_key=SECRET)
+
+
+def build_world(factory: sessionmaker[Session], storage: LocalFileStorage, settings: Settings, buyers: int) -> World:
     rng = random.Random(20261122)
     with unit_of_work(factory) as s:
+        keys.init_keys(s, SYSTEM, settings=settings)  # uploads are sealed with the master key
         members.create_operator(s, SYSTEM, username="bench_operator", password="operator-pass-123")
     with unit_of_work(factory) as s:
         operator = Handle(0, "bench_operator", "operator-pass-123", actor_of(s, "bench_operator"))
@@ -166,7 +174,7 @@ def build_world(factory: sessionmaker[Session], storage: LocalFileStorage, buyer
     with unit_of_work(factory) as s:
         resource = catalog.create_resource(s, provider.actor, data=ResourceCreate(
             name="企业信用数据", description="压测", domain="信用", grade="general", sensitivity=2))
-        dataset = catalog.add_dataset(s, provider.actor, storage=storage, resource_id=resource.id,
+        dataset = catalog.add_dataset(s, provider.actor, settings=settings, storage=storage, resource_id=resource.id,
                                       filename="credit.csv", stream=io.BytesIO(CSV_BYTES), max_bytes=10**7)
         resource_id, dataset_id = resource.id, dataset.id
     with unit_of_work(factory) as s:
@@ -435,7 +443,7 @@ def run_timed(workers: int, seconds: float, trade_for: Callable[[int], Callable[
     return sum(counts), elapsed, errors
 
 
-def service_trade(factory: sessionmaker[Session], storage: LocalFileStorage, world: World,
+def service_trade(factory: sessionmaker[Session], storage: LocalFileStorage, settings: Settings, world: World,
                   buyer: Handle, step: Callable[[str], None] = lambda _: None) -> Callable[[], None]:
     actor = buyer.actor
 
@@ -451,10 +459,11 @@ def service_trade(factory: sessionmaker[Session], storage: LocalFileStorage, wor
             token = delivery.issue_link(s, actor, order_id=order_id, ttl=LINK_TTL).token
         step("download")
         with unit_of_work(factory) as s:
-            got = delivery.download(s, actor, token=token, storage=storage, client_address="127.0.0.1")
-        with got.path.open("rb") as f:  # what the HTTP path does too: the bytes go out
-            while f.read(1 << 16):
-                pass
+            got = delivery.download(s, actor, token=token, settings=settings, storage=storage,
+                                    client_address="127.0.0.1")
+        size = sum(len(chunk) for chunk in got.chunks)  # what the HTTP path does too: decrypted, the bytes go out
+        if size != len(CSV_BYTES):
+            raise RuntimeError(f"download returned {size} bytes, expected {len(CSV_BYTES)}")
         step("accept")
         with unit_of_work(factory) as s:
             order = market.accept_order(s, actor, order_id=order_id, fee_rate_bp=FEE_RATE_BP)
@@ -555,8 +564,8 @@ def http_login(base: str, buyer: Handle) -> str:
     return response.json()["access_token"]
 
 
-def statement_census(engine: sa.Engine, factory: sessionmaker[Session], storage: LocalFileStorage, world: World,
-                     dump: Path | None) -> dict[str, int]:
+def statement_census(engine: sa.Engine, factory: sessionmaker[Session], storage: LocalFileStorage,
+                     settings: Settings, world: World, dump: Path | None) -> dict[str, int]:
     """SQL statements (including BEGIN/COMMIT sent by the driver) of one service-layer trade, per step."""
     current = ["?"]
     counts: collections.Counter[str] = collections.Counter()
@@ -573,7 +582,7 @@ def statement_census(engine: sa.Engine, factory: sessionmaker[Session], storage:
     def step(name: str) -> None:
         current[0] = name
 
-    trade = service_trade(factory, storage, world, world.buyers[0], step)
+    trade = service_trade(factory, storage, settings, world, world.buyers[0], step)
     trade()  # warm the caches first, then count a second trade
     sa.event.listen(engine, "before_cursor_execute", on_execute)
     sa.event.listen(engine, "commit", on_commit)
@@ -680,16 +689,18 @@ def _service_child(database_url: str, storage_root: str, world: World, buyers: l
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     storage = LocalFileStorage(Path(storage_root))
+    settings = bench_settings(database_url, Path(storage_root).parent)
     errors: collections.Counter[str] = collections.Counter()
     try:
         for i in buyers:  # warm up, not counted
             try:
-                service_trade(factory, storage, world, world.buyers[i])()
+                service_trade(factory, storage, settings, world, world.buyers[i])()
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 errors["warm-up " + _error_key(exc)] += 1
         barrier.wait()
         trades, elapsed, run_errors = run_timed(
-            len(buyers), seconds, lambda i: service_trade(factory, storage, world, world.buyers[buyers[i]]), warmup=0)
+            len(buyers), seconds, lambda i: service_trade(factory, storage, settings, world, world.buyers[buyers[i]]),
+            warmup=0)
         errors.update(run_errors)
         results.put((trades, elapsed, dict(errors), time.process_time()))
     except BaseException as exc:
@@ -742,6 +753,7 @@ def bench_backend(backend: str, database_url: str, workdir: Path, plan: Plan, lo
     data_dir = workdir / f"data-{backend}"
     storage = LocalFileStorage(data_dir / "storage")
     (data_dir / "storage").mkdir(parents=True, exist_ok=True)
+    settings = bench_settings(database_url, data_dir)
     t0 = time.perf_counter()
     migrate(database_url)
     engine = make_engine(database_url)
@@ -749,9 +761,9 @@ def bench_backend(backend: str, database_url: str, workdir: Path, plan: Plan, lo
     results: list[RunResult] = []
     try:
         buyers_needed = max(plan.service_workers + [plan.http_clients])
-        world = build_world(factory, storage, buyers_needed)
+        world = build_world(factory, storage, settings, buyers_needed)
         log(f"[{backend}] migrated and set up {buyers_needed} buyers in {time.perf_counter() - t0:.1f} s")
-        census = statement_census(engine, factory, storage, world,
+        census = statement_census(engine, factory, storage, settings, world,
                                   plan.profile_out / f"{backend}-statements.txt" if plan.profile_out else None)
         log(f"[{backend}] SQL statements per service-layer trade (incl. COMMIT): {sum(census.values())} = "
             + ", ".join(f"{k} {v}" for k, v in census.items()))
@@ -760,7 +772,7 @@ def bench_backend(backend: str, database_url: str, workdir: Path, plan: Plan, lo
             before = settled_orders(factory)
 
             def trade_for(i: int) -> Callable[[], None]:
-                return service_trade(factory, storage, world, world.buyers[i])
+                return service_trade(factory, storage, settings, world, world.buyers[i])
 
             wait_for_quiet(log)
             with profiling(plan.profile, plan.profile_out, f"{backend}-service-w{workers}", log) as in_thread:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories import CSV_BYTES, MemberHandle, random_credit_code
+from tests.factories import CSV_BYTES, MemberHandle, ensure_keys, random_credit_code
 
 ALL_CHECKED = {"legal_source": True, "personal_information": True, "security_grade": True,
                "intellectual_property": True, "negative_list": True}
@@ -51,6 +51,8 @@ def create_resource(client: TestClient, headers: dict[str, str], *, grade: str =
 
 def upload(client: TestClient, headers: dict[str, str], resource_id: int, content: bytes = CSV_BYTES,
            filename: str = "data.csv") -> Any:
+    # Uploads are sealed with the master key, as after `shujiao keys init`.
+    ensure_keys(client.app.state.session_factory, client.app.state.settings)  # type: ignore[attr-defined]
     return client.post(f"/api/v1/resources/{resource_id}/datasets", files={"file": (filename, content)},
                        headers=headers)
 

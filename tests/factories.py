@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from shujiao.catalog import service as catalog
 from shujiao.catalog.schemas import ResourceCreate
 from shujiao.commands import ANONYMOUS, SYSTEM, Actor
+from shujiao.config import Settings
+from shujiao.crypto import service as keys
 from shujiao.db import unit_of_work
+from shujiao.errors import DomainError
 from shujiao.ledger import service as ledger
 from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
@@ -77,20 +80,35 @@ def make_member(
         return MemberHandle(member_id, username, password, actor_of(session, username))
 
 
+def ensure_keys(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Make the exchange's keys (`shujiao keys init`) unless the master key is there already;
+    uploads are sealed with it."""
+    with unit_of_work(factory) as session:
+        try:
+            keys.master_key(session, settings)
+            return
+        except DomainError:
+            pass
+        keys.init_keys(session, SYSTEM, settings=settings)
+
+
 def make_dataset(factory, storage, provider: MemberHandle, *, grade: str = "general", content: bytes = CSV_BYTES,
-                 filename: str = "data.csv"):  # type: ignore[no-untyped-def]
+                 filename: str = "data.csv", settings: Settings):  # type: ignore[no-untyped-def]
+    ensure_keys(factory, settings)
     with unit_of_work(factory) as session:
         resource = catalog.create_resource(session, provider.actor, data=ResourceCreate(
             name="企业信用数据", description="测试", domain="信用", grade=grade,
             sensitivity=2 if grade == "general" else None))
-        dataset = catalog.add_dataset(session, provider.actor, storage=storage, resource_id=resource.id,
+        dataset = catalog.add_dataset(session, provider.actor, settings=settings, storage=storage,
+                                      resource_id=resource.id,
                                       filename=filename, stream=io.BytesIO(content), max_bytes=10**7)
         return resource.id, dataset.id
 
 
 def make_listed_product(factory, storage, provider: MemberHandle, operator: MemberHandle, *,
-                        price_fen: int = 100_00, title: str = "企业信用评分数据") -> int:  # type: ignore[no-untyped-def]
-    resource_id, dataset_id = make_dataset(factory, storage, provider)
+                        settings: Settings, price_fen: int = 100_00,
+                        title: str = "企业信用评分数据") -> int:  # type: ignore[no-untyped-def]
+    resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings)
     with unit_of_work(factory) as session:
         product = listing.create_product(session, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title=title,

@@ -42,17 +42,17 @@ def test_operator_create_and_ledger_check(cli_env):
     assert checked.exit_code == 0 and "balanced" in checked.output
 
 
-def test_settle_due_settles_delivered_orders(cli_env, session_factory, storage):
+def test_settle_due_settles_delivered_orders(cli_env, session_factory, storage, settings):
     operator = make_operator(session_factory)
     provider = make_member(session_factory, operator)
     buyer = make_member(session_factory, operator, kind="buyer", deposit_fen=100_00)
-    product_id = make_listed_product(session_factory, storage, provider, operator, price_fen=10_00)
+    product_id = make_listed_product(session_factory, storage, provider, operator, settings=settings, price_fen=10_00)
     with unit_of_work(session_factory) as session:
         order = market.create_order(session, buyer.actor, product_id=product_id)
         market.pay_order(session, buyer.actor, order_id=order.id)
         issued = delivery.issue_link(session, buyer.actor, order_id=order.id, ttl=dt.timedelta(minutes=1))
     with unit_of_work(session_factory) as session:
-        delivery.download(session, buyer.actor, token=issued.token, storage=storage)
+        delivery.download(session, buyer.actor, token=issued.token, settings=settings, storage=storage)
 
     result = runner.invoke(app, ["market", "settle-due"])
     assert result.exit_code == 0, result.output

@@ -78,13 +78,25 @@ def test_sm2_example_of_the_standard() -> None:
     assert (int(raw[:64], 16), int(raw[64:], 16)) == (SM2_R, SM2_S)
 
 
-def test_sm2_signatures_cross_verify_with_gmssl() -> None:
-    # Shujiao signs (random key, random k) -> gmssl verifies.
-    signer = Sm2Signer.generate()
+def _gmssl_verifies(signer: Sm2Signer, data: bytes) -> bool | None:
+    """gmssl's verdict on a Shujiao signature, or None where gmssl 3.2.2 itself breaks: about one
+    key/signature in 200 has a value with leading zero digits that its hex-string arithmetic
+    mishandles (TypeError in _double_point, odd-length hex in _sm3_z) — a crash, never a False."""
     public_hex = signer.verifier().public_bytes().hex()[2:]
-    data = "登记凭证 certificate 0042".encode()
     r, s = decode_dss_signature(signer.sign(data))
-    assert gmssl_sm2.CryptSM2(private_key=None, public_key=public_hex).verify_with_sm3(f"{r:064x}{s:064x}", data)
+    try:
+        return bool(gmssl_sm2.CryptSM2(private_key=None, public_key=public_hex).verify_with_sm3(
+            f"{r:064x}{s:064x}", data))
+    except (TypeError, ValueError):  # binascii.Error is a ValueError
+        return None
+
+
+def test_sm2_signatures_cross_verify_with_gmssl() -> None:
+    # Shujiao signs (random key, random k) -> gmssl verifies: five fresh keys, every verdict True;
+    # a key gmssl cannot process is replaced, at most five times over.
+    data = "登记凭证 certificate 0042".encode()
+    verdicts = [v for v in (_gmssl_verifies(Sm2Signer.generate(), data) for _ in range(10)) if v is not None]
+    assert len(verdicts) >= 5 and all(verdicts)
     # gmssl signs -> Shujiao verifies (the standard's key pair; gmssl picks its own k).
     raw = _gmssl().sign_with_sm3(data)
     signature = encode_dss_signature(int(raw[:64], 16), int(raw[64:], 16))

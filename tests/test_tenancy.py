@@ -51,6 +51,7 @@ FOREIGN_REQUESTS = [
     ("POST", "/api/v1/orders/{order_id}/accept", None),
     ("POST", "/api/v1/orders/{order_id}/cancel", None),
     ("GET", "/api/v1/orders/{order_id}/delivery", None),
+    ("GET", "/api/v1/orders/{order_id}/evidence", None),
     ("GET", "{link}", None),
     ("GET", "/api/v1/accounts/{buyer_id}", None),
     ("GET", "/api/v1/accounts/{buyer_id}/statement", None),

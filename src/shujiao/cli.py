@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
 from shujiao.crypto.cli import keys_app
 from shujiao.ledger.cli import ledger_app
@@ -22,6 +23,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(market_app, name="market")
 app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
+app.add_typer(vault_app, name="vault")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from shujiao.config import Settings, get_settings
@@ -33,3 +34,7 @@ def transaction() -> Iterator[Session]:
     except DomainError as exc:
         typer.secho(f"错误 / error [{exc.code}]: {exc.zh} / {exc.en}", fg="red", err=True)
         raise typer.Exit(1) from exc
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

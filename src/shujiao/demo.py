@@ -15,6 +15,7 @@ from shujiao.catalog.schemas import ResourceCreate
 from shujiao.catalog.storage import LocalFileStorage
 from shujiao.commands import ANONYMOUS, SYSTEM, Actor
 from shujiao.config import Settings
+from shujiao.crypto import service as keys
 from shujiao.db import make_engine, make_session_factory, unit_of_work
 from shujiao.errors import NotFound
 from shujiao.ledger import service as ledger
@@ -87,6 +88,8 @@ def load_demo(settings: Settings) -> None:
         except NotFound:
             pass
         members.create_operator(session, SYSTEM, username=OPERATOR[0], password=OPERATOR[1])
+        # Uploads are sealed by the data vault with the master key (`make run` made it already).
+        keys.init_keys(session, SYSTEM, settings=settings)
 
     with unit_of_work(factory) as session:
         operator = _actor(session, OPERATOR[0])
@@ -115,7 +118,7 @@ def load_demo(settings: Settings) -> None:
             resource = catalog.create_resource(session, seller, data=ResourceCreate(
                 name=name, description=description, domain=domain, grade="general", sensitivity=sensitivity))
             dataset = catalog.add_dataset(
-                session, seller, storage=storage, resource_id=resource.id, filename=filename,
+                session, seller, settings=settings, storage=storage, resource_id=resource.id, filename=filename,
                 stream=io.BytesIO((Path(tmp) / filename).read_bytes()),
                 max_bytes=settings.catalog.max_upload_bytes)
             product = listing.create_product(session, seller, data=ProductCreate(

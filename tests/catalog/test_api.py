@@ -27,9 +27,9 @@ def test_csv_and_parquet_are_described_by_duckdb(client, session_factory, settin
     assert parquet.status_code == 201, parquet.text
     assert parquet.json()["rows"] == 3 and parquet.json()["file_format"] == "parquet"
 
-    # The bytes live under the storage root, not in the database.
+    # The bytes live under the storage root, not in the database, sealed by the data vault.
     stored = list((settings.storage_root / "datasets").rglob("*.*"))
-    assert sorted(p.suffix for p in stored) == [".csv", ".parquet"]
+    assert sorted(p.name.split(".", 1)[1] for p in stored) == ["csv.vault", "parquet.vault"]
     listed = client.get(f"/api/v1/resources/{resource_id}/datasets", headers=provider).json()
     assert len(listed) == 2
 

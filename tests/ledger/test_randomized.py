@@ -16,12 +16,12 @@ from tests.factories import make_listed_product, make_member, make_operator
 OPERATIONS = 300
 
 
-def test_ledger_stays_balanced_through_a_random_run(session_factory, storage):
+def test_ledger_stays_balanced_through_a_random_run(session_factory, storage, settings):
     rng = random.Random(20261122)
     operator = make_operator(session_factory)
     providers = [make_member(session_factory, operator, kind="provider") for _ in range(2)]
     buyers = [make_member(session_factory, operator, kind="buyer") for _ in range(3)]
-    products = [make_listed_product(session_factory, storage, p, operator, price_fen=rng.choice([1, 99, 100_00, 3_333_33]))
+    products = [make_listed_product(session_factory, storage, p, operator, settings=settings, price_fen=rng.choice([1, 99, 100_00, 3_333_33]))
                 for p in providers for _ in range(2)]
     orders: list[tuple[int, object]] = []  # (order id, buyer actor)
     expected = {"deposits": 0, "withdrawals": 0}
@@ -62,7 +62,7 @@ def test_ledger_stays_balanced_through_a_random_run(session_factory, storage):
             elif kind == "download":
                 def op(s, o=order_id, a=owner):  # type: ignore[no-untyped-def]
                     issued = delivery.issue_link(s, a, order_id=o, ttl=dt.timedelta(minutes=1))
-                    delivery.download(s, a, token=issued.token, storage=storage)
+                    delivery.download(s, a, token=issued.token, settings=settings, storage=storage)
             elif kind == "accept":
                 def op(s, o=order_id, a=owner):  # type: ignore[no-untyped-def]
                     market.accept_order(s, a, order_id=o, fee_rate_bp=rng.choice([0, 300, 10_000]))

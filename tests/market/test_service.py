@@ -11,25 +11,25 @@ from shujiao.market.models import Order
 from tests.factories import make_listed_product, make_member, make_operator
 
 
-def _market(session_factory, storage):
+def _market(session_factory, storage, settings):
     """An operator, a provider with one product listed at 100 yuan, and a buyer holding 500 yuan."""
     operator = make_operator(session_factory)
     provider = make_member(session_factory, operator, kind="provider")
     buyer = make_member(session_factory, operator, kind="buyer", deposit_fen=500_00)
     return operator, provider, buyer, make_listed_product(session_factory, storage, provider, operator,
-                                                          price_fen=100_00)
+                                                          settings=settings, price_fen=100_00)
 
 
-def test_full_trade_through_the_service_layer(session_factory, storage):
-    operator, provider, buyer, product_id = _market(session_factory, storage)
+def test_full_trade_through_the_service_layer(session_factory, storage, settings):
+    operator, provider, buyer, product_id = _market(session_factory, storage, settings)
 
     with unit_of_work(session_factory) as s:
         order = market.create_order(s, buyer.actor, product_id=product_id)
         market.pay_order(s, buyer.actor, order_id=order.id)
         issued = delivery.issue_link(s, buyer.actor, order_id=order.id, ttl=dt.timedelta(minutes=5))
     with unit_of_work(session_factory) as s:
-        got = delivery.download(s, buyer.actor, token=issued.token, storage=storage)
-        assert got.path.read_bytes().startswith("企业名称".encode())
+        got = delivery.download(s, buyer.actor, token=issued.token, settings=settings, storage=storage)
+        assert b"".join(got.chunks).startswith("企业名称".encode())
     with unit_of_work(session_factory) as s:
         market.accept_order(s, buyer.actor, order_id=order.id, fee_rate_bp=300)
     with unit_of_work(session_factory) as s:
@@ -41,8 +41,9 @@ def test_full_trade_through_the_service_layer(session_factory, storage):
         assert result.fees_fen == 3_00
 
 
-def test_commands_return_rows_and_an_order_object_in_the_session_sees_the_change(session_factory, storage):
-    _, _, buyer, product_id = _market(session_factory, storage)
+def test_commands_return_rows_and_an_order_object_in_the_session_sees_the_change(session_factory, storage,
+                                                                                 settings):
+    _, _, buyer, product_id = _market(session_factory, storage, settings)
 
     with unit_of_work(session_factory) as s:
         created = market.create_order(s, buyer.actor, product_id=product_id)

@@ -70,11 +70,11 @@ def browser_page() -> Iterator:  # type: ignore[type-arg]
             browser.close()
 
 
-def test_buyer_searches_buys_pays_downloads_and_accepts(session_factory, storage, live_server, browser_page):  # type: ignore[no-untyped-def]
+def test_buyer_searches_buys_pays_downloads_and_accepts(session_factory, storage, settings, live_server, browser_page):  # type: ignore[no-untyped-def]
     operator = make_operator(session_factory)
     provider = make_member(session_factory, operator, kind="provider", name="贵州数智科技有限公司")
     buyer = make_member(session_factory, operator, kind="buyer", deposit_fen=500_00)
-    product_id = make_listed_product(session_factory, storage, provider, operator, price_fen=100_00,
+    product_id = make_listed_product(session_factory, storage, provider, operator, settings=settings, price_fen=100_00,
                                      title="企业信用评分数据")
     from playwright.sync_api import expect
 

@@ -26,11 +26,11 @@ OPERATOR_PAGES = ["/operator/members", "/operator/reviews", "/operator/ledger", 
 
 
 @pytest.fixture
-def world(session_factory, storage):  # type: ignore[no-untyped-def]
+def world(session_factory, storage, settings):  # type: ignore[no-untyped-def]
     operator = make_operator(session_factory)
     provider = make_member(session_factory, operator, kind="provider", name="贵州数智科技有限公司")
     buyer = make_member(session_factory, operator, kind="buyer", deposit_fen=500_00)
-    product_id = make_listed_product(session_factory, storage, provider, operator, price_fen=100_00)
+    product_id = make_listed_product(session_factory, storage, provider, operator, settings=settings, price_fen=100_00)
     return {"operator": operator, "provider": provider, "buyer": buyer, "product_id": product_id}
 
 
@@ -66,8 +66,8 @@ def test_anonymous_pages_render_in_chinese(pages, world):  # type: ignore[no-unt
     assert pages.get("/static/style.css").status_code == 200
 
 
-def test_home_search_finds_products_by_chinese_words(pages, world, session_factory, storage):  # type: ignore[no-untyped-def]
-    make_listed_product(session_factory, storage, world["provider"], world["operator"], title="贵阳交通流量数据")
+def test_home_search_finds_products_by_chinese_words(pages, world, session_factory, storage, settings):  # type: ignore[no-untyped-def]
+    make_listed_product(session_factory, storage, world["provider"], world["operator"], settings=settings, title="贵阳交通流量数据")
     found = pages.get("/?q=交通")
     assert "贵阳交通流量数据" in found.text and "企业信用评分数据" not in found.text
     assert "企业信用评分数据" in pages.get("/?q=信用").text
@@ -165,12 +165,12 @@ def test_anonymous_forms_use_a_double_submit_cookie(pages, world, settings):  # 
 # --- tenants --------------------------------------------------------------------------------
 
 
-def test_member_cannot_open_another_members_order_or_draft(pages, other_pages, world, session_factory, storage):  # type: ignore[no-untyped-def]
+def test_member_cannot_open_another_members_order_or_draft(pages, other_pages, world, session_factory, storage, settings):  # type: ignore[no-untyped-def]
     operator, provider, buyer = world["operator"], world["provider"], world["buyer"]
     stranger = make_member(session_factory, operator, kind="buyer", deposit_fen=100_00)
     with unit_of_work(session_factory) as s:
         order_id = market.create_order(s, buyer.actor, product_id=world["product_id"]).id
-    resource_id, dataset_id = make_dataset(session_factory, storage, provider)
+    resource_id, dataset_id = make_dataset(session_factory, storage, provider, settings=settings)
     with unit_of_work(session_factory) as s:
         draft_id = listing.create_product(s, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title="未上架的草稿产品", description="草稿",
@@ -246,9 +246,9 @@ def test_deposit_in_yuan_is_recorded_in_fen(pages, world, session_factory):  # t
     assert "¥1,734.50" in pages.get("/operator/ledger").text
 
 
-def test_bad_price_on_a_new_product_changes_nothing(pages, world, session_factory, storage):  # type: ignore[no-untyped-def]
+def test_bad_price_on_a_new_product_changes_nothing(pages, world, session_factory, storage, settings):  # type: ignore[no-untyped-def]
     provider = world["provider"]
-    _, dataset_id = make_dataset(session_factory, storage, provider)
+    _, dataset_id = make_dataset(session_factory, storage, provider, settings=settings)
     pages.login(provider.username, provider.password)
     form = {"dataset_id": str(dataset_id), "title": "新产品", "description": "描述", "price": "十元"}
     assert pages.submit("/dashboard/products", "/dashboard/products", form).status_code == 422
@@ -310,9 +310,9 @@ def test_operator_rejects_an_application_with_a_reason(pages, world, session_fac
         assert (member.status, member.decision_reason) == ("rejected", "材料不全")
 
 
-def test_review_rejection_reason_reaches_the_provider(pages, other_pages, world, session_factory, storage):  # type: ignore[no-untyped-def]
+def test_review_rejection_reason_reaches_the_provider(pages, other_pages, world, session_factory, storage, settings):  # type: ignore[no-untyped-def]
     provider, operator = world["provider"], world["operator"]
-    resource_id, dataset_id = make_dataset(session_factory, storage, provider)
+    resource_id, dataset_id = make_dataset(session_factory, storage, provider, settings=settings)
     with unit_of_work(session_factory) as s:
         product = listing.create_product(s, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title="待审产品", description="说明", price_fen=5_00))

@@ -32,7 +32,7 @@ def upload_dataset(
     resource_id: PathId, file: Annotated[UploadFile, File()],
 ) -> DatasetRead:
     dataset = service.add_dataset(
-        session, actor, storage=storage, resource_id=resource_id, filename=file.filename or "",
+        session, actor, settings=settings, storage=storage, resource_id=resource_id, filename=file.filename or "",
         stream=file.file, max_bytes=settings.catalog.max_upload_bytes,
     )
     return DatasetRead.of(dataset)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shujiao.db import Base, BigId, UTCDateTime
@@ -24,7 +24,13 @@ class Resource(Base):
 
 
 class Dataset(Base):
-    """An uploaded file of a resource. The bytes live in storage; the database holds what describes them."""
+    """An uploaded file of a resource. The bytes live in storage; the database holds what describes them.
+
+    The stored file is sealed by the data vault (``crypto/vault.py``) with the dataset's own data
+    key; the row keeps that key wrapped by a master key. ``cipher`` is NULL only for a file stored
+    in plaintext before the vault existed (``shujiao vault encrypt-existing`` converts those).
+    ``size_bytes`` and ``sha256`` always describe the plaintext, as the buyer receives it.
+    """
 
     __tablename__ = "catalog_dataset"
 
@@ -40,3 +46,6 @@ class Dataset(Base):
     # [{"name": ..., "type": ...}] as inferred by DuckDB.
     columns_json: Mapped[str] = mapped_column(Text)
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cipher: Mapped[str | None] = mapped_column(String(16))  # sm4-gcm | aes-256-gcm | NULL = plaintext
+    master_key_id: Mapped[str | None] = mapped_column(ForeignKey("crypto_key.id"))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -46,7 +46,7 @@ def upload_dataset(
     request: Request, session: SessionDep, settings: SettingsDep, storage: StorageDep, actor: FormUser,
     resource_id: PathId, file: Annotated[UploadFile, File()],
 ) -> Response:
-    dataset = service.add_dataset(session, actor, storage=storage, resource_id=resource_id,
+    dataset = service.add_dataset(session, actor, settings=settings, storage=storage, resource_id=resource_id,
                                   filename=file.filename or "", stream=file.file,
                                   max_bytes=settings.catalog.max_upload_bytes)
     return redirect(request, "/dashboard/resources",

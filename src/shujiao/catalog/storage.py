@@ -21,6 +21,23 @@ class StoredFile:
     sha256: str
 
 
+def new_key(*, prefix: str, suffix: str) -> str:
+    return f"{prefix}/{uuid.uuid4().hex}{suffix}"
+
+
+def copy_measured(stream: BinaryIO, out: BinaryIO, *, max_bytes: int) -> tuple[int, str]:
+    """Copy ``stream`` into ``out``; returns the size and SHA-256. Refuses more than ``max_bytes``."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge("文件过大", f"file larger than {max_bytes} bytes")
+        digest.update(chunk)
+        out.write(chunk)
+    return size, digest.hexdigest()
+
+
 class FileStorage(Protocol):
     def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile: ...
     def local_path(self, key: str) -> Path: ...
@@ -34,27 +51,20 @@ class LocalFileStorage:
         self.root = root
 
     def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile:
-        key = f"{prefix}/{uuid.uuid4().hex}{suffix}"
+        key = new_key(prefix=prefix, suffix=suffix)
         path = self.local_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        digest = hashlib.sha256()
-        size = 0
         try:
             with partial.open("wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PayloadTooLarge("文件过大", f"file larger than {max_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
+                size, sha256 = copy_measured(stream, out, max_bytes=max_bytes)
                 out.flush()
                 os.fsync(out.fileno())
             partial.rename(path)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest())
+        return StoredFile(key=key, size_bytes=size, sha256=sha256)
 
     def local_path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from urllib.parse import quote
+
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from shujiao.delivery import service
@@ -24,9 +26,20 @@ def delivery(session: SessionDep, actor: CurrentActor, settings: SettingsDep, or
     return DeliveryRead(download_url=f"/api/v1/downloads/{issued.token}", expires_at=issued.expires_at)
 
 
-@router.get("/downloads/{token}", response_class=FileResponse)
-def download(session: SessionDep, actor: CurrentActor, storage: StorageDep, request: Request, token: str) -> FileResponse:
-    result = service.download(session, actor, token=token[:200], storage=storage,
+def _content_disposition(filename: str) -> str:
+    """As Starlette's FileResponse writes it: RFC 6266, with RFC 5987 encoding for non-ASCII names."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
+
+
+@router.get("/downloads/{token}", response_class=StreamingResponse)
+def download(session: SessionDep, actor: CurrentActor, settings: SettingsDep, storage: StorageDep,
+             request: Request, token: str) -> StreamingResponse:
+    result = service.download(session, actor, token=token[:200], settings=settings, storage=storage,
                               client_address=request.client.host if request.client else "")
-    return FileResponse(result.path, filename=result.filename, media_type="application/octet-stream",
-                        headers={"X-Content-SHA256": result.sha256, "Cache-Control": "no-store"})
+    # Content-Length lets a client tell a stream cut short (damage found past the first chunk).
+    return StreamingResponse(result.chunks, media_type="application/octet-stream", headers={
+        "Content-Disposition": _content_disposition(result.filename), "Content-Length": str(result.size_bytes),
+        "X-Content-SHA256": result.sha256, "Cache-Control": "no-store"})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import Actor, command, query, require_member
+from shujiao.config import Settings
 from shujiao.db import utcnow
 from shujiao.delivery.models import DeliveryDownload, DeliveryLink
 from shujiao.errors import DomainError, NotFound
@@ -25,11 +25,6 @@ from shujiao.market import service as market
 class LinkExpired(DomainError):
     status_code = 410
     code = "link_expired"
-
-
-class FileUnavailable(DomainError):
-    status_code = 503
-    code = "file_unavailable"
 
 
 _link = DeliveryLink.__table__
@@ -69,7 +64,7 @@ def issue_link(session: Session, actor: Actor, *, order_id: int, ttl: dt.timedel
 
 @dataclass(frozen=True)
 class Download:
-    path: Path
+    chunks: Iterator[bytes]  # the plaintext, decrypted as it is read; read it once
     filename: str
     size_bytes: int
     sha256: str
@@ -77,9 +72,13 @@ class Download:
 
 @command("delivery.download")
 def download(
-    session: Session, actor: Actor, *, token: str, storage: FileStorage, client_address: str = ""
+    session: Session, actor: Actor, *, token: str, settings: Settings, storage: FileStorage,
+    client_address: str = "",
 ) -> Download:
-    """Serve a download to the buyer the link was made for; the first one marks the order delivered."""
+    """Serve a download to the buyer the link was made for; the first one marks the order delivered.
+
+    The file is opened and its first chunk decrypted before anything is recorded, so a missing or
+    damaged file is refused (503) without marking the order delivered."""
     require_member(actor)
     link = session.execute(_FIND_LINK, {"token_sha256": _hash(token)}).first()
     # A link used by anyone but its buyer looks like no link at all.
@@ -89,9 +88,7 @@ def download(
         raise LinkExpired("下载链接已过期，请重新获取", "the download link has expired; ask for a new one")
     order = market.deliverable_order(session, actor, order_id=link.order_id)
     dataset = catalog.dataset_for_delivery(session, dataset_id=order.dataset_id)
-    path = storage.local_path(dataset.storage_key)
-    if not path.is_file():
-        raise FileUnavailable("数据文件暂不可用，请联系交易中心", "the data file is unavailable; contact the exchange")
+    chunks = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
     if order.status == "paid":
         market.record_delivery(session, actor, order_id=order.id)
     download_id = session.execute(_INSERT_DOWNLOAD, {
@@ -100,7 +97,7 @@ def download(
     audit.record(session, subject_type="order", subject_id=order.id,
                  change={"download": {"id": download_id, "link_id": link.id, "sha256": dataset.sha256,
                                       "size_bytes": dataset.size_bytes}})
-    return Download(path=path, filename=dataset.filename, size_bytes=dataset.size_bytes, sha256=dataset.sha256)
+    return Download(chunks=chunks, filename=dataset.filename, size_bytes=dataset.size_bytes, sha256=dataset.sha256)
 
 
 @query

@@ -5,9 +5,7 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from shujiao.cli_support import settings, transaction
+from shujiao.cli_support import progress_bar, settings, transaction
 from shujiao.commands import SYSTEM
 from shujiao.crypto.hashing import hash_named
 from shujiao.crypto.suites import note_key
@@ -16,10 +14,6 @@ from shujiao.tlog.verify import Report, SignedCheckpoint, verify
 
 log_app = typer.Typer(help="The tamper-evident record (存证日志): checkpoints, proofs, verification",
                       no_args_is_help=True)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
 
 
 @log_app.command("checkpoint")
@@ -66,7 +60,7 @@ def verify_log(
     if export is not None:
         exported = offline.Export.open(export)
         known = offline.keys_from_document(json.loads(keys.read_text()) if keys else exported.meta)
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("verifying 校验", total=exported.meta["tree_size"])
             report = verify(hash_named(exported.meta["hash"]), exported.leaves(), stored_nodes=exported.nodes(),
                             checkpoints=exported.checkpoints(), keys=known, origin=exported.meta["origin"],
@@ -78,7 +72,7 @@ def verify_log(
         known = (offline.keys_from_document(json.loads(keys.read_text())) if keys
                  else [note_key(k) for k in service.signing_keys(session)])
         signed = [SignedCheckpoint(c.tree_size, c.note) for c in service.checkpoints(session)]
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("verifying 校验", total=current.tree_size)
             report = verify(current.hash, service.iter_leaves(session), stored_nodes=service.iter_nodes(session),
                             checkpoints=signed, keys=known, origin=settings().log.origin,
@@ -96,7 +90,7 @@ def export_log(directory: Path) -> None:
                 "keys": [{"id": k.id, "algorithm": k.algorithm, "note_name": k.note_name,
                           "note_key_id": k.note_key_id, "public_pem": k.public_pem}
                          for k in service.signing_keys(session)]}
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("exporting 导出", total=current.tree_size)
             with (directory / "leaves.jsonl").open("wb") as out:
                 for index, data in service.iter_leaves(session):

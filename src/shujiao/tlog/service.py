@@ -38,9 +38,12 @@ class Head:
     root: bytes
 
 
+_HEAD = select(_head.c.hash_name, _head.c.tree_size, _head.c.root).where(_head.c.id == 1)
+
+
 @query
 def head(session: Session) -> Head:
-    row = session.execute(select(_head.c.hash_name, _head.c.tree_size, _head.c.root).where(_head.c.id == 1)).one_or_none()
+    row = session.execute(_HEAD).one_or_none()
     if row is None:
         raise LogNotStarted("存证日志未初始化", "the log has no head row; run `shujiao db upgrade`")
     return Head(hash_named(row.hash_name), row.tree_size, row.root)
