@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,6 @@ def test_an_unreachable_postgres_fails_the_run():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode != 0, result.stdout[-2000:]
-    assert "1 passed" in result.stdout  # the SQLite half ran
+    assert re.search(r"\b[1-9][0-9]* passed", result.stdout)  # the SQLite half ran
     assert "PostgreSQL is required" in result.stdout
     assert "no PostgreSQL test passed" in result.stdout
