@@ -188,3 +188,19 @@ def test_export_and_offline_cli_verification(client, session_factory, settings, 
     (tmp_path / "export" / "leaves.jsonl").write_text("\n".join(leaves) + "\n")
     result = runner.invoke(cli, ["log", "verify", "--export", str(tmp_path / "export")])
     assert result.exit_code == 1 and "3" in result.output.split("FIRST BAD RECORD")[-1].splitlines()[0]
+
+
+def test_hard_strings_are_stored_exactly_as_their_leaves_were_hashed(client, session_factory, settings, with_keys):
+    # On PostgreSQL the records reach the database as JSON text (tlog.writer): what is stored must be
+    # exactly what was hashed, or the log would not verify.
+    market = market_with_one_product(client, session_factory)
+    order_id = market.order(client)
+    assert client.post(f"/api/v1/orders/{order_id}/pay", headers=market.buyer).status_code == 200
+    reason = 'quote " backslash \\ \\u0041 tab\t newline\n 中文 😀 \u2028 </script> \x7f end'
+    response = client.post(f"/api/v1/orders/{order_id}/refund", json={"reason": reason}, headers=market.op)
+    assert response.status_code == 200, response.text
+    with unit_of_work(session_factory) as session:
+        stored = session.scalars(sa.text("SELECT change_json FROM audit_event "
+                                 "WHERE action = 'market.order.refund' AND subject_type = 'order'")).one()
+    assert json.loads(stored)["reason"] == reason
+    assert _verify_database_log(session_factory, settings).ok

@@ -9,9 +9,11 @@ the transaction and held only through the commit, so it serializes commits, not 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, Text, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, DateTime, Text, bindparam, cast, column, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -37,26 +39,38 @@ _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(
     updated_at=bindparam("now"))
 
 _RECORD_COLUMNS = [c.name for c in _audit.c if c.name != "id"]
-_NODE_COLUMNS = ["id", "hash"]
 
 
-def _unnest(name: str, column: Any) -> Any:
-    """``unnest(:name)``: one column of all the rows, sent as one array."""
-    impl = getattr(column.type, "impl", column.type)  # UTCDateTime stores aware datetimes as timestamptz
-    item = next((t for t in (BigInteger(), DateTime(timezone=True), LargeBinary()) if isinstance(impl, type(t))), Text())
-    return func.unnest(bindparam(name, type_=postgresql.ARRAY(item))).label(column.name)
+def _rows_of(param: str, columns: list[Any], name: str) -> Any:
+    """``json_to_recordset(:param) AS name(col type, …)``: all the rows in one JSON text parameter.
+    Strings are declared ``text`` so that the INSERT, not the decoding, enforces column lengths."""
+    def sql_type(column: Any) -> Any:
+        impl = getattr(column.type, "impl", column.type)  # UTCDateTime: timestamptz
+        return next((t for t in (BigInteger(), DateTime(timezone=True)) if isinstance(impl, type(t))), Text())
 
+    return (func.json_to_recordset(cast(bindparam(param, type_=Text()), postgresql.JSON))
+            .table_valued(*[column(c.name, sql_type(c)) for c in columns])
+            .render_derived(name=name, with_types=True))
+
+
+_new_records = _rows_of("records", [_audit.c[n] for n in _RECORD_COLUMNS], "r")
+_new_nodes = _rows_of("nodes", [_node.c.id, _node.c.hash], "n")  # hash as hex text
 
 # PostgreSQL: the records, their nodes and the new head in one statement (one round trip under the
-# head lock instead of three): each column travels as one array, so the statement is the same for
-# any number of rows and the server keeps it prepared.
+# head lock instead of three). The rows travel as JSON text, one parameter each, so the statement is
+# the same for any number of rows (the server keeps it prepared) and adapting it costs one string.
 _WRITE_ALL_PG = _MOVE_HEAD.add_cte(
-    insert(_audit).from_select(_RECORD_COLUMNS, select(*[_unnest(f"r_{n}", _audit.c[n]) for n in _RECORD_COLUMNS]))
+    insert(_audit).from_select(_RECORD_COLUMNS, select(*[_new_records.c[n] for n in _RECORD_COLUMNS]))
     .cte("new_records"),
 ).add_cte(
-    insert(_node).from_select(_NODE_COLUMNS, select(*[_unnest(f"n_{n}", _node.c[n]) for n in _NODE_COLUMNS]))
+    insert(_node).from_select(["id", "hash"], select(_new_nodes.c.id, func.decode(_new_nodes.c.hash, "hex")))
     .cte("new_nodes"),
 )
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda v: v.isoformat() if isinstance(v, dt.datetime) else v.hex())
 
 
 class LogNotStarted(DomainError):
@@ -91,9 +105,7 @@ def append_records(session: Session, rows: list[dict[str, Any]]) -> None:
     head_values = {"new_size": size, "new_frontier": b"".join(frontier),
                    "new_root": merkle.root_from_frontier(digest, frontier, digest(b"")), "now": utcnow()}
     if connection.dialect.name == "postgresql":
-        columns = {f"r_{n}": [row[n] for row in rows] for n in _RECORD_COLUMNS}
-        columns.update({f"n_{n}": [node[n] for node in nodes] for n in _NODE_COLUMNS})
-        connection.execute(_WRITE_ALL_PG, {**columns, **head_values})
+        connection.execute(_WRITE_ALL_PG, {"records": _json_rows(rows), "nodes": _json_rows(nodes), **head_values})
         return
     connection.execute(_INSERT_RECORDS, rows)
     connection.execute(_INSERT_NODES, nodes)
