@@ -101,6 +101,13 @@ def test_consistency_between_two_checkpoints(client, session_factory, with_keys,
     assert not merkle.verify_consistency(SM3.digest, first.tree_size, second.tree_size, proof, second.root, second.root)
     bad = client.get("/api/v1/log/consistency", params={"first": second.tree_size + 1, "second": second.tree_size})
     assert bad.status_code == 422 and "error" in bad.json()
+    # Sizes beyond the log (or beyond any log) are the caller's error, found with the proof's one query.
+    for params in ({"first": 1, "second": second.tree_size + 1000}, {"first": 1, "second": 2**60}):
+        beyond = client.get("/api/v1/log/consistency", params=params)
+        assert beyond.status_code == 422 and beyond.json()["error"]["code"], beyond.text
+    for tree_size in (second.tree_size + 1000, 2**62):
+        beyond = client.get("/api/v1/log/entries/0", params={"tree_size": tree_size})
+        assert beyond.status_code == 422 and beyond.json()["error"]["code"], beyond.text
     # Both keys (the retired SM2 one too) still verify the old checkpoint.
     known = offline.keys_from_document(client.get("/api/v1/keys").json())
     assert len(known) == 3

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import LargeBinary, bindparam, cast, select, union_all
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -72,15 +72,46 @@ def _check_size(current: Head, tree_size: int) -> None:
                            tree_size=tree_size)
 
 
+# A proof in one round trip: the nodes it needs and, as a row with a negative id (node ids never
+# are), the log's size and hash name.
+_NODES_AND_HEAD = union_all(
+    _NODES_BY_ID,
+    select((-1 - _head.c.tree_size).label("id"), cast(_head.c.hash_name, LargeBinary).label("hash"))
+    .where(_head.c.id == 1),
+)
+# Node ids are last leaf * 64 + level in a signed 64-bit column.
+_LARGEST_TREE = 1 << 56
+
+
+def _proof_nodes(session: Session, keys_needed: set[merkle.NodeKey], tree_size: int) -> tuple[Hash, dict[merkle.NodeKey, bytes]]:
+    """The hash and the stored nodes for a proof within the first ``tree_size`` leaves."""
+    if tree_size > _LARGEST_TREE:
+        raise InvalidInput("树大小超出范围", "tree_size is beyond any log", tree_size=tree_size)
+    wanted = sorted(merkle.node_id(key) for key in keys_needed)
+    found: dict[merkle.NodeKey, bytes] = {}
+    current: Head | None = None
+    for start in range(0, max(len(wanted), 1), 500):
+        for node_id, value in session.execute(_NODES_AND_HEAD, {"ids": wanted[start:start + 500]}):
+            if node_id < 0:
+                current = Head(hash_named(bytes(value).decode()), -1 - node_id, b"")
+            else:
+                found[(node_id >> 6, node_id & 63)] = value
+    if current is None:
+        raise LogNotStarted("存证日志未初始化", "the log has no head row; run `shujiao db upgrade`")
+    _check_size(current, tree_size)
+    missing = keys_needed - found.keys()
+    if missing:
+        raise LogNotStarted("存证日志节点缺失", f"{len(missing)} tree nodes are missing, e.g. {min(missing)}")
+    return current.hash, found
+
+
 @query
 def inclusion_proof(session: Session, *, index: int, tree_size: int) -> list[bytes]:
-    current = head(session)
-    _check_size(current, tree_size)
     if not 0 <= index < tree_size:
         raise InvalidInput("叶子序号超出范围", f"index must be between 0 and {tree_size - 1}", index=index)
     ranges = merkle.inclusion_ranges(index, tree_size)
-    nodes = _nodes(session, merkle.proof_keys(ranges) | {(index, 0)})
-    return merkle.proof_hashes(current.hash.digest, nodes, ranges)
+    hash_, nodes = _proof_nodes(session, merkle.proof_keys(ranges) | {(index, 0)}, tree_size)
+    return merkle.proof_hashes(hash_.digest, nodes, ranges)
 
 
 @query
@@ -93,12 +124,11 @@ def leaf_hash(session: Session, *, index: int) -> bytes:
 
 @query
 def consistency_proof(session: Session, *, first: int, second: int) -> list[bytes]:
-    current = head(session)
-    _check_size(current, second)
     if not 0 < first <= second:
         raise InvalidInput("first 须在 1 与 second 之间", "first must be between 1 and second", first=first)
     ranges = merkle.consistency_ranges(first, second)
-    return merkle.proof_hashes(current.hash.digest, _nodes(session, merkle.proof_keys(ranges)), ranges)
+    hash_, nodes = _proof_nodes(session, merkle.proof_keys(ranges), second)
+    return merkle.proof_hashes(hash_.digest, nodes, ranges)
 
 
 @query
