@@ -90,8 +90,9 @@ def _proof_nodes(session: Session, keys_needed: set[merkle.NodeKey], tree_size: 
     wanted = sorted(merkle.node_id(key) for key in keys_needed)
     found: dict[merkle.NodeKey, bytes] = {}
     current: Head | None = None
+    connection = session.connection()  # Core: a proof reads no ORM objects
     for start in range(0, max(len(wanted), 1), 500):
-        for node_id, value in session.execute(_NODES_AND_HEAD, {"ids": wanted[start:start + 500]}):
+        for node_id, value in connection.execute(_NODES_AND_HEAD, {"ids": wanted[start:start + 500]}):
             if node_id < 0:
                 current = Head(hash_named(bytes(value).decode()), -1 - node_id, b"")
             else:
