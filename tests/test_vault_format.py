@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from shujiao.catalog.storage import LocalFileStorage
 from shujiao.crypto import vault
 from shujiao.crypto.aead import TAG_SIZE, Aead
 
@@ -66,14 +67,21 @@ def test_the_same_plaintext_seals_differently_each_time() -> None:
     assert _seal(aead, b"same bytes") != _seal(aead, b"same bytes")
 
 
-def test_file_round_trip_leaves_no_partial(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sealed_into_storage_atomically(tmp_path) -> None:  # type: ignore[no-untyped-def]
     aead = _aead("sm4-gcm")
-    dest = tmp_path / "a" / "b.csv.vault"
+    storage = LocalFileStorage(tmp_path)
     plaintext = os.urandom(vault.CHUNK_SIZE + 1)
-    assert vault.encrypt_file(io.BytesIO(plaintext), dest, aead=aead, context=b"k") == len(plaintext)
+    with storage.writing("a/b.csv.vault") as out:
+        assert vault.encrypt_stream(io.BytesIO(plaintext), out, aead=aead, context=b"k") == len(plaintext)
+    dest = storage.local_path("a/b.csv.vault")
     assert [p.name for p in dest.parent.iterdir()] == ["b.csv.vault"] and vault.is_sealed(dest)
     with dest.open("rb") as source:
         assert b"".join(vault.decrypt_chunks(source, aead=aead, context=b"k")) == plaintext
+    # A failure part way leaves neither the file nor its partial.
+    with pytest.raises(OSError), storage.writing("a/c.csv.vault") as out:
+        out.write(b"half")
+        raise OSError("disk gone")
+    assert [p.name for p in dest.parent.iterdir()] == ["b.csv.vault"]
 
 
 def _damaged(aead: Aead, sealed: bytes, context: bytes = b"datasets/1/a.csv.vault") -> None:

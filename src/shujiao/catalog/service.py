@@ -117,8 +117,8 @@ def _seal(session: Session, settings: Settings, source: BinaryIO, *, storage: Fi
     master = crypto.master_key(session, settings)
     data_key = Aead.generate_key(master.aead.algorithm)  # type: ignore[arg-type]
     context = storage_key.encode()
-    vault.encrypt_file(source, storage.local_path(storage_key),
-                       aead=Aead(master.aead.algorithm, data_key), context=context)
+    with storage.writing(storage_key) as out:
+        vault.encrypt_stream(source, out, aead=Aead(master.aead.algorithm, data_key), context=context)
     return master.aead.algorithm, master.id, master.wrap(data_key, context=context)
 
 
@@ -304,8 +304,8 @@ def encrypt_dataset(session: Session, actor: Actor, *, settings: Settings, stora
         raise AlreadyEncrypted("数据集已加密", "the dataset is already encrypted")
     aead = Aead(master.aead.algorithm, data_key)
     try:
-        with source.open("rb") as plain:
-            vault.encrypt_file(plain, storage.local_path(sealed_key), aead=aead, context=sealed_key.encode())
+        with source.open("rb") as plain, storage.writing(sealed_key) as out:
+            vault.encrypt_stream(plain, out, aead=aead, context=sealed_key.encode())
         # Read the sealed file back before the plaintext can go.
         check = hashlib.sha256()
         with storage.local_path(sealed_key).open("rb") as sealed:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -40,6 +42,7 @@ def copy_measured(stream: BinaryIO, out: BinaryIO, *, max_bytes: int) -> tuple[i
 
 class FileStorage(Protocol):
     def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile: ...
+    def writing(self, key: str) -> AbstractContextManager[BinaryIO]: ...
     def local_path(self, key: str) -> Path: ...
     def delete(self, key: str) -> None: ...
 
@@ -52,19 +55,26 @@ class LocalFileStorage:
 
     def save(self, stream: BinaryIO, *, prefix: str, suffix: str, max_bytes: int) -> StoredFile:
         key = new_key(prefix=prefix, suffix=suffix)
+        with self.writing(key) as out:
+            size, sha256 = copy_measured(stream, out, max_bytes=max_bytes)
+        return StoredFile(key=key, size_bytes=size, sha256=sha256)
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[BinaryIO]:
+        """A stream for the file at ``key``: written under a temporary name, synced and renamed when
+        the block ends, so the file is either absent or complete; removed if the block raises."""
         path = self.local_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         try:
             with partial.open("wb") as out:
-                size, sha256 = copy_measured(stream, out, max_bytes=max_bytes)
+                yield out
                 out.flush()
                 os.fsync(out.fileno())
-            partial.rename(path)
+            partial.replace(path)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        return StoredFile(key=key, size_bytes=size, sha256=sha256)
 
     def local_path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -101,23 +101,6 @@ def encrypt_stream(source: BinaryIO, out: BinaryIO, *, aead: Aead, context: byte
         current = following
 
 
-def encrypt_file(source: BinaryIO, dest: Path, *, aead: Aead, context: bytes, chunk_size: int = CHUNK_SIZE) -> int:
-    """Seal ``source`` into ``dest``: written under a temporary name, synced, then renamed, so that
-    ``dest`` is either absent or complete."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
-    try:
-        with partial.open("wb") as out:
-            size = encrypt_stream(source, out, aead=aead, context=context, chunk_size=chunk_size)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(dest)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return size
-
-
 def read_header(source: BinaryIO) -> tuple[Header, bytes]:
     raw = _read_exact(source, HEADER_SIZE)
     if len(raw) < HEADER_SIZE:
