@@ -11,7 +11,6 @@ from shujiao.audit import canonical
 from shujiao.commands import SYSTEM, Actor
 from shujiao.db import MAX_ID
 from shujiao.deps import OptionalActor, PathId, SessionDep, SettingsDep
-from shujiao.errors import InvalidInput
 from shujiao.market import service as market
 from shujiao.tlog import service
 
@@ -59,8 +58,6 @@ def _entry(session, settings, index: int, tree_size: int | None, show_record: bo
         checkpoint = service.checkpoint_covering(session, SYSTEM, settings=settings, tree_size=index + 1)
     else:
         checkpoint = service.checkpoint_at(session, tree_size=tree_size)
-        if checkpoint is None and tree_size > service.head(session).tree_size:
-            raise InvalidInput("树大小超出范围", "tree_size is beyond the log", tree_size=tree_size)
         if checkpoint is None:
             checkpoint = service.checkpoint_covering(session, SYSTEM, settings=settings, tree_size=tree_size)
     size = checkpoint.tree_size

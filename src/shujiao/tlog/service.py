@@ -180,6 +180,7 @@ def checkpoint_covering(session: Session, actor: Actor, *, settings: Settings, t
     latest = latest_checkpoint(session)
     if latest is not None and latest.tree_size >= tree_size:
         return latest
+    _check_size(head(session), tree_size)  # no checkpoint can cover leaves the log does not have
     return publish_checkpoint(session, actor, settings=settings, force=True)
 
 
