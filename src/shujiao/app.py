@@ -22,6 +22,7 @@ from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.registry.api import router as registry_api
 from shujiao.errors import DomainError
 from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage = LocalFileStorage(settings.storage_root)
 
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
-                   crypto_api, tlog_api):
+                   crypto_api, tlog_api, registry_api):
         app.include_router(router)
     web_pages.install(app)
     web_errors.install(app)

@@ -12,6 +12,7 @@ from shujiao.crypto.cli import keys_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
+from shujiao.registry.cli import cert_app
 from shujiao.tlog.cli import log_app
 
 app = typer.Typer(help="Shujiao 数交 — data element exchange platform", no_args_is_help=True,
@@ -24,6 +25,7 @@ app.add_typer(market_app, name="market")
 app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
+app.add_typer(cert_app, name="cert")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

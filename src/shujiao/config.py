@@ -47,6 +47,20 @@ class LogSettings(BaseModel):
     checkpoint_interval_seconds: int = Field(60, ge=1)
 
 
+class RegistrySettings(BaseModel):
+    # The first part of every certificate number (see registry/numbers.py): 2–6 letters or digits.
+    exchange_code: str = Field("SJ", pattern=r"^[A-Z0-9]{2,6}$")
+    exchange_name: str = "数交数据交易中心 Shujiao Data Exchange"
+    # Public comment period (公示期): objections are taken and approval waits until it ends.
+    publicity_days: int = Field(10, ge=0, le=90)
+    validity_years: int = Field(3, ge=1, le=20)
+    # A product is listed only if its data carries a valid registration held by the seller.
+    require_for_listing: bool = False
+    max_document_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    # Where the public verification page lives, for the QR code on certificates.
+    public_base_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://\S+[^/]$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -64,6 +78,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     crypto: CryptoSettings = CryptoSettings()
     log: LogSettings = LogSettings()
+    registry: RegistrySettings = RegistrySettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from shujiao.audit import service as audit
 from shujiao.catalog.models import Dataset, Resource
 from shujiao.catalog.schemas import ResourceCreate
-from shujiao.catalog.storage import CHUNK, FileStorage, copy_measured, new_key
+from shujiao.catalog.storage import CHUNK, FileStorage, copy_measured, new_key, safe_filename
 from shujiao.commands import Actor, command, query, require_member, require_system
 from shujiao.config import Settings
 from shujiao.crypto import service as crypto
@@ -88,12 +87,6 @@ def _inspect(path: str, file_format: str) -> tuple[int, list[dict[str, str]]]:
     return int(rows), columns
 
 
-def _safe_filename(filename: str) -> str:
-    name = PurePath(filename or "").name.strip()
-    name = re.sub(r"[\x00-\x1f/\\]", "_", name)[:200]
-    return name or "dataset"
-
-
 class DatasetDamaged(DomainError):
     """The stored file does not decrypt: damaged, truncated, swapped with another, or its key is wrong."""
     status_code = 503
@@ -134,7 +127,7 @@ def add_dataset(
     require_member(actor)
     # The operator is not a member, so get_resource only ever returns the actor's own resource here.
     resource = get_resource(session, actor, resource_id=resource_id)
-    filename = _safe_filename(filename)
+    filename = safe_filename(filename)
     suffix = PurePath(filename).suffix.lower()
     file_format = FORMATS.get(suffix)
     if file_format is None:

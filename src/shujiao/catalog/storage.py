@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO, Protocol
 
 from shujiao.errors import PayloadTooLarge
@@ -21,6 +22,13 @@ class StoredFile:
     key: str
     size_bytes: int
     sha256: str
+
+
+def safe_filename(filename: str) -> str:
+    """The last part of an uploaded file's name, without control characters or separators."""
+    name = PurePath(filename or "").name.strip()
+    name = re.sub(r"[\x00-\x1f/\\]", "_", name)[:200]
+    return name or "file"
 
 
 def new_key(*, prefix: str, suffix: str) -> str:

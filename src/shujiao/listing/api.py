@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from shujiao.deps import CurrentActor, OptionalActor, PathId, SessionDep
+from shujiao.deps import CurrentActor, OptionalActor, PathId, SessionDep, SettingsDep
 from shujiao.listing import service
 from shujiao.listing.models import Product
 from shujiao.listing.schemas import Delisting, ProductCreate, ProductRead, ProductUpdate, Review, ReviewRead
@@ -62,13 +62,17 @@ def update_product(session: SessionDep, actor: CurrentActor, product_id: PathId,
 
 
 @router.post("/products/{product_id}/submit", response_model=ProductRead)
-def submit_product(session: SessionDep, actor: CurrentActor, product_id: PathId) -> ProductRead:
-    return _read(session, [service.submit_product(session, actor, product_id=product_id)])[0]
+def submit_product(session: SessionDep, settings: SettingsDep, actor: CurrentActor, product_id: PathId) -> ProductRead:
+    product = service.submit_product(session, actor, product_id=product_id,
+                                     require_registration=settings.registry.require_for_listing)
+    return _read(session, [product])[0]
 
 
 @router.post("/products/{product_id}/review", response_model=ReviewRead)
-def review_product(session: SessionDep, actor: CurrentActor, product_id: PathId, review: Review) -> object:
-    return service.review_product(session, actor, product_id=product_id, review=review)
+def review_product(session: SessionDep, settings: SettingsDep, actor: CurrentActor, product_id: PathId,
+                   review: Review) -> object:
+    return service.review_product(session, actor, product_id=product_id, review=review,
+                                  require_registration=settings.registry.require_for_listing)
 
 
 @router.get("/products/{product_id}/reviews", response_model=list[ReviewRead])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from shujiao.catalog import service as catalog
-from shujiao.deps import PathId, SessionDep
+from shujiao.deps import PathId, SessionDep, SettingsDep
 from shujiao.listing import service
 from shujiao.listing.schemas import CHECKLIST_ITEMS, Delisting, ProductCreate, ProductUpdate, Review
 from shujiao.members import service as members
@@ -77,8 +77,10 @@ def update_product(
 
 
 @router.post("/products/{product_id}/submit")
-def submit_product(request: Request, session: SessionDep, actor: FormUser, product_id: PathId) -> Response:
-    product = service.submit_product(session, actor, product_id=product_id)
+def submit_product(request: Request, session: SessionDep, settings: SettingsDep, actor: FormUser,
+                   product_id: PathId) -> Response:
+    product = service.submit_product(session, actor, product_id=product_id,
+                                     require_registration=settings.registry.require_for_listing)
     return redirect(request, "/dashboard/products",
                     ok=(f"已提交审核：{product.title}", f"submitted for review: {product.title}"))
 
@@ -117,12 +119,14 @@ def checklist_form(
 
 
 @router.post("/operator/reviews/{product_id}")
-def review_product(request: Request, session: SessionDep, actor: FormOperator, product_id: PathId,
+def review_product(request: Request, session: SessionDep, settings: SettingsDep, actor: FormOperator,
+                   product_id: PathId,
                    checklist: Annotated[dict[str, bool], Depends(checklist_form)],
                    decision: Annotated[str, Form(max_length=16)] = "",
                    reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
     review = validate(Review, decision=decision, reason=reason, checklist=checklist)
-    service.review_product(session, actor, product_id=product_id, review=review)
+    service.review_product(session, actor, product_id=product_id, review=review,
+                           require_registration=settings.registry.require_for_listing)
     if review.decision == "approve":
         return redirect(request, "/operator/reviews", ok=("已批准上架", "approved and listed"))
     return redirect(request, "/operator/reviews", ok=("已驳回，理由将展示给提供方", "rejected; the provider sees the reason"))

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
-from shujiao.commands import Actor, authorize, command, query, require_member, require_operator
+from shujiao.catalog.models import Dataset
+from shujiao.commands import Actor, authorize, command, inside_command, query, require_member, require_operator
 from shujiao.db import utcnow
 from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.listing import search
 from shujiao.listing.models import Product, ProductReview
 from shujiao.listing.schemas import Delisting, ProductCreate, ProductUpdate, Review
+from shujiao.registry import rules as registry_rules
 
 EDITABLE = {"draft", "rejected", "delisted"}
 
@@ -36,6 +38,16 @@ def _refuse_core_data(grade: str) -> None:
 def _require_provider(actor: Actor) -> None:
     require_member(actor)
     authorize(actor.member_kind == "provider", "仅数据提供方会员可上架产品", "only provider members list products")
+
+
+def _require_registration(session: Session, product: Product) -> None:
+    """Listing needs a live registration of the product's data held by the seller (数据登记)."""
+    sha256 = session.scalar(select(Dataset.sha256).where(Dataset.id == product.dataset_id))
+    if sha256 is None or registry_rules.listing_registration(
+            session, member_id=product.member_id, content_sha256=sha256, now=utcnow()) is None:
+        raise Conflict("产品数据须持有有效的数据登记凭证（资源持有权或产品经营权）方可上架",
+                       "listing needs a valid registration certificate (holding or operating right) of the "
+                       "product's data held by the seller", code="registration_required")
 
 
 def _own_product_for_update(session: Session, actor: Actor, product_id: int) -> Product:
@@ -89,11 +101,14 @@ def update_product(session: Session, actor: Actor, *, product_id: int, data: Pro
 
 
 @command("listing.product.submit")
-def submit_product(session: Session, actor: Actor, *, product_id: int) -> Product:
+def submit_product(session: Session, actor: Actor, *, product_id: int, require_registration: bool = False) -> Product:
+    """``require_registration`` is the setting ``registry.require_for_listing``."""
     _require_provider(actor)
     product = _own_product_for_update(session, actor, product_id)
     if product.status not in EDITABLE:
         raise Conflict("该产品已提交或已上架", f"a {product.status} product cannot be submitted", code="bad_state")
+    if require_registration:
+        _require_registration(session, product)
     resource = catalog.get_resource(session, actor, resource_id=product.resource_id)
     _refuse_core_data(resource.grade)
     previous = product.status
@@ -107,7 +122,8 @@ def submit_product(session: Session, actor: Actor, *, product_id: int) -> Produc
 
 
 @command("listing.product.review")
-def review_product(session: Session, actor: Actor, *, product_id: int, review: Review) -> ProductReview:
+def review_product(session: Session, actor: Actor, *, product_id: int, review: Review,
+                   require_registration: bool = False) -> ProductReview:
     """The operator's compliance review of the submitted version: list it or send it back."""
     require_operator(actor)
     product = session.scalar(select(Product).where(Product.id == product_id).with_for_update())
@@ -118,6 +134,8 @@ def review_product(session: Session, actor: Actor, *, product_id: int, review: R
     resource = catalog.resource_by_id(session, resource_id=product.resource_id)
     if review.decision == "approve":
         _refuse_core_data(resource.grade if resource else "core")
+        if require_registration:
+            _require_registration(session, product)
     now = utcnow()
     row = ProductReview(
         product_id=product.id, product_version=product.version, reviewer_user_id=actor.user_id,
@@ -156,6 +174,25 @@ def delist_product(session: Session, actor: Actor, *, product_id: int, data: Del
     audit.record(session, subject_type="product", subject_id=product.id,
                  change={"status": {"from": "listed", "to": "delisted"}, "reason": data.reason})
     return product
+
+
+@inside_command
+def delist_for_registration(session: Session, *, member_id: int, content_sha256: str, reason: str) -> list[int]:
+    """Delist the member's listed products over these bytes: their registration was revoked,
+    expired, transferred away or moved to other data. Paid orders still deliver."""
+    products = session.scalars(
+        select(Product).join(Dataset, Dataset.id == Product.dataset_id)
+        .where(Product.member_id == member_id, Product.status == "listed", Dataset.sha256 == content_sha256)
+        .order_by(Product.id).with_for_update(of=Product)
+    ).all()
+    now = utcnow()
+    for product in products:
+        product.status = "delisted"
+        product.updated_at = now
+        audit.record(session, subject_type="product", subject_id=product.id,
+                     change={"status": {"from": "listed", "to": "delisted"}, "reason": reason})
+    session.flush()
+    return [p.id for p in products]
 
 
 @query

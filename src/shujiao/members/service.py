@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import NamedTuple
 from collections.abc import Sequence
 
 from argon2 import PasswordHasher
@@ -248,6 +249,23 @@ def member_names(session: Session, member_ids: set[int]) -> dict[int, str]:
     if not member_ids:
         return {}
     return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).all())
+
+
+class PublicIdentity(NamedTuple):
+    name: str
+    credit_code: str
+    kind: str
+    status: str
+
+
+@query
+def public_identity(session: Session, member_id: int) -> PublicIdentity:
+    """A member's name, 统一社会信用代码, kind and status, as certificates and their verifiers show them."""
+    row = session.execute(select(Member.name, Member.credit_code, Member.kind, Member.status)
+                          .where(Member.id == member_id)).first()
+    if row is None:
+        raise not_found("会员", "member")
+    return PublicIdentity(row.name, row.credit_code or "", row.kind, row.status)
 
 
 @query

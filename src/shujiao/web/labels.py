@@ -31,6 +31,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "provider": ("数据提供方", "data provider"),
         "buyer": ("数据需求方", "data buyer"),
         "service": ("第三方服务机构", "service provider"),
+        "financial": ("金融机构", "financial institution"),
         "operator": ("交易中心运营方", "exchange operator"),
     },
     "role": {
