@@ -1,0 +1,1 @@
+"""Data registration and certificates (数据登记, 登记凭证)."""
