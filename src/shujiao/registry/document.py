@@ -68,12 +68,12 @@ def _chinese_name(name: str) -> str:
 def _seal(name: str) -> dict:
     """Glyph positions for a round seal (viewBox 0 0 160 160): the name on the upper arc, upright to the rim.
 
-    Computed here rather than with SVG <textPath>, which WeasyPrint's SVG renderer does not draw.
+    Computed here rather than with SVG <textPath>, which WeasyPrint draws as straight text, not along the arc.
     """
     chars = list(_chinese_name(name)) or ["章"]
-    step = min(32.0, 250.0 / len(chars))  # degrees per glyph: a short name is not stretched round the ring
-    size = min(17.0, 2 * math.pi * 52 * step / 360 * 0.92)
-    baseline = 69 - 4 - size * 0.88  # the glyph's top sits just inside the ring
+    step = min(34.0, 240.0 / len(chars))  # degrees per glyph: a short name is not stretched round the ring
+    size = min(22.0, 2 * math.pi * 48 * step / 360 * 0.9)
+    baseline = 67 - size * 0.88  # the glyph's top sits just inside the ring
     glyphs = []
     for i, char in enumerate(chars):
         angle = (i - (len(chars) - 1) / 2) * step
@@ -104,12 +104,14 @@ def _date(day: datetime.date) -> str:
 def certificate_html(view: CertificateView, *, verify_url: str) -> str:
     issued = view.issued_at.astimezone(SHANGHAI)
     qr = segno.make(verify_url, error="m")
+    exchange_zh = _chinese_name(view.exchange_name)
     return _environment().get_template("certificate.html").render(
         v=view,
         verify_url=verify_url,
         qr_uri=qr.png_data_uri(scale=6, border=2),
         seal=_seal(view.exchange_name),
-        exchange_zh=_chinese_name(view.exchange_name),
+        exchange_zh=exchange_zh,
+        exchange_en=view.exchange_name.strip()[len(exchange_zh):].strip(),
         subject_label=SUBJECT_LABELS.get(view.subject_type, view.subject_type),
         valid_from=_date(view.valid_from),
         valid_until=_date(view.valid_until) if view.valid_until else "长期有效 No expiry",
