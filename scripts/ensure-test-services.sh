@@ -39,3 +39,7 @@ if ! fc-list | grep -qi "Noto Sans CJK"; then
   echo "installing Noto CJK fonts"
   apt_install fonts-noto-cjk
 fi
+# Without HarfBuzz's subsetter WeasyPrint subsets the CJK fonts with fontTools: 20 s a certificate, not 1 s.
+if ! ldconfig -p | grep -q libharfbuzz-subset; then
+  apt_install libharfbuzz-subset0
+fi
