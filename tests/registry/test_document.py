@@ -97,3 +97,11 @@ def test_user_text_is_escaped() -> None:
     text = page_text(certificate_pdf(view, verify_url=VERIFY_URL))
     assert "<b>恶意</b> & Co" in text
     assert "长期有效" in text
+
+
+def test_the_longest_texts_still_fit_one_page() -> None:
+    view = make_view(holder_name="某" * 300, right_label="Wm" * 300, subject_title="很长的标题" * 120, source_label="来源" * 200)
+    pdf = certificate_pdf(view, verify_url=VERIFY_URL + "?" + "a" * 600)
+    assert len(pdfium.PdfDocument(pdf)) == 1
+    text = page_text(pdf)
+    assert "第 1 版" in text and "本证书由交易所以" in text  # the last row and the footer are on the page
