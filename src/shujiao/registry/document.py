@@ -86,11 +86,11 @@ def _seal(name: str) -> dict:
                 "angle": round(angle, 2),
             }
         )
-    star = " ".join(
-        f"{80 + r * math.sin(math.radians(36 * k)):.2f},{80 - r * math.cos(math.radians(36 * k)):.2f}"
-        for k, r in ((k, 21 if k % 2 == 0 else 8.3) for k in range(10))
-    )
-    return {"glyphs": glyphs, "size": round(size, 2), "star": star}
+    star = []
+    for k in range(10):  # alternately a tip and an inner corner of the five-pointed star
+        radius, rad = (21 if k % 2 == 0 else 8.3), math.radians(36 * k)
+        star.append(f"{80 + radius * math.sin(rad):.2f},{80 - radius * math.cos(rad):.2f}")
+    return {"glyphs": glyphs, "size": round(size, 2), "star": " ".join(star)}
 
 
 def _short(signature: str) -> str:
