@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs or starts what the test suite needs: a PostgreSQL server and Debian's Chromium.
+# Installs or starts what the test suite needs: a PostgreSQL server, Debian's Chromium and CJK fonts.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -33,3 +33,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 /usr/bin/chromium --version
+
+# The registration certificate PDF is set in Noto CJK; without it Chinese prints as boxes.
+if ! fc-list | grep -qi "Noto Sans CJK"; then
+  echo "installing Noto CJK fonts"
+  apt_install fonts-noto-cjk
+fi
+# Without HarfBuzz's subsetter WeasyPrint subsets the CJK fonts with fontTools: 20 s a certificate, not 1 s.
+if ! ldconfig -p | grep -q libharfbuzz-subset; then
+  apt_install libharfbuzz-subset0
+fi
