@@ -59,12 +59,21 @@ class BundleResult:
     tree_size: int = 0
 
 
+def _canonical_b64decode(text: str) -> bytes:
+    """Base64 in its one canonical spelling: unused low bits set would decode to the same bytes,
+    so a changed character could otherwise go unnoticed."""
+    value = base64.b64decode(text, validate=True)
+    if base64.b64encode(value).decode() != text:
+        raise ValueError("non-canonical base64")
+    return value
+
+
 def verify_bundle(bundle: dict[str, Any], keys: list[note.NoteKey]) -> BundleResult:
     try:
         hash_ = hash_named(bundle["hash"])
         index, tree_size = int(bundle["index"]), int(bundle["tree_size"])
-        proof = [base64.b64decode(p, validate=True) for p in bundle["proof"]]
-        leaf_hash = base64.b64decode(bundle["leaf_hash"], validate=True)
+        proof = [_canonical_b64decode(p) for p in bundle["proof"]]
+        leaf_hash = _canonical_b64decode(bundle["leaf_hash"])
         signed = note.open_note(bundle["checkpoint"], keys)
         head = checkpoint_format.parse(signed.text)
     except (KeyError, TypeError, ValueError) as exc:

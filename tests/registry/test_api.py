@@ -1,0 +1,178 @@
+"""The registry through the JSON API and the offline bundle through `shujiao cert verify`."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from shujiao.cli import app as cli
+from shujiao.registry import numbers
+from shujiao.registry.statement import verify_bundle
+from tests.api import assert_error, create_resource, headers_of, upload
+from tests.factories import make_member, make_operator
+from tests.registry.test_lifecycle import end_publicity
+
+
+@pytest.fixture
+def parties(client, session_factory):  # type: ignore[no-untyped-def]
+    operator = make_operator(session_factory)
+    provider = make_member(session_factory, operator)
+    other = make_member(session_factory, operator)
+    return headers_of(client, operator), headers_of(client, provider), headers_of(client, other)
+
+
+def _application(client, provider) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    resource_id = create_resource(client, provider)
+    dataset = upload(client, provider, resource_id).json()
+    response = client.post("/api/v1/registrations", headers=provider, json={
+        "subject_type": "resource", "subject_id": resource_id, "dataset_id": dataset["id"],
+        "title": "企业信用评分数据", "rights": ["holding"], "source": "self_collected"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["content_sha256"] == dataset["sha256"] and body["status"] == "draft"
+    return body["id"], dataset["id"]
+
+
+def _certificate(client, session_factory, operator, provider) -> str:  # type: ignore[no-untyped-def]
+    application_id, _ = _application(client, provider)
+    assert client.post(f"/api/v1/registrations/{application_id}/submit", headers=provider).status_code == 200
+    end_publicity(session_factory, application_id)
+    response = client.post(f"/api/v1/registrations/{application_id}/decision", headers=operator,
+                           json={"decision": "approve"})
+    assert response.status_code == 200, response.text
+    [number] = response.json()["certificates"]
+    return number
+
+
+def test_certificates_are_public_and_their_bundles_verify_offline(client, session_factory, parties, tmp_path):  # type: ignore[no-untyped-def]
+    operator, provider, _ = parties
+    number = _certificate(client, session_factory, operator, provider)
+
+    public = client.get(f"/api/v1/certificates/{number}")  # no login
+    assert public.status_code == 200, public.text
+    assert public.json()["status"] == "valid" and [h["event"] for h in public.json()["history"]] == ["issued"]
+    assert client.get(f"/api/v1/certificates/{number.lower()}").json()["number"] == number
+
+    bundle = client.get(f"/api/v1/certificates/{number}/bundle").json()
+    keys = client.get("/api/v1/keys").json()
+    assert verify_bundle(bundle, keys).ok
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle, ensure_ascii=False))
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    result = CliRunner().invoke(cli, ["cert", "verify", str(tmp_path / "bundle.json"), "--keys",
+                                      str(tmp_path / "keys.json")])
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output and number in result.output
+
+    # The bundle shows the newest state: after a revocation it proves the revocation.
+    response = client.post(f"/api/v1/certificates/{number}/revoke", headers=provider, json={"reason": "停止经营"})
+    assert response.json()["status"] == "revoked"
+    revoked = client.get(f"/api/v1/certificates/{number}/bundle").json()
+    check = verify_bundle(revoked, keys)
+    assert check.ok and check.statement["status"] == "revoked" and check.statement["seq"] == 2
+
+
+def _mutations(text: str, alphabet: str):  # type: ignore[no-untyped-def]
+    """Every position of ``text`` changed to another character of the same alphabet."""
+    for position, char in enumerate(text):
+        yield text[:position] + (alphabet[0] if char != alphabet[0] else alphabet[1]) + text[position + 1:]
+
+
+def test_a_change_to_any_byte_of_the_statement_signature_or_proof_fails(client, session_factory, parties, tmp_path):  # type: ignore[no-untyped-def]
+    operator, provider, _ = parties
+    number = _certificate(client, session_factory, operator, provider)
+    bundle = client.get(f"/api/v1/certificates/{number}/bundle").json()
+    keys = client.get("/api/v1/keys").json()
+    assert verify_bundle(bundle, keys).ok
+
+    tried = 0
+    for field, alphabet in (("statement", "ab"), ("signature", "AB")):
+        for changed in _mutations(bundle[field], alphabet):
+            tampered = dict(bundle, **{field: changed})
+            assert not verify_bundle(tampered, keys).ok, (field, changed)
+            tried += 1
+    for i, node in enumerate(bundle["log"]["proof"]):
+        for changed in _mutations(node, "AB"):
+            tampered = copy.deepcopy(bundle)
+            tampered["log"]["proof"][i] = changed
+            assert not verify_bundle(tampered, keys).ok
+            tried += 1
+    checkpoint_text, _, signatures = bundle["log"]["checkpoint"].partition("\n\n")
+    for field, value, rest in (("leaf", bundle["log"]["leaf"], ""), ("leaf_hash", bundle["log"]["leaf_hash"], ""),
+                               ("checkpoint", checkpoint_text, "\n\n" + signatures)):
+        for changed in _mutations(value, "AB"):
+            tampered = copy.deepcopy(bundle)
+            tampered["log"][field] = changed + rest
+            assert not verify_bundle(tampered, keys).ok, (field, changed)
+            tried += 1
+    # A checkpoint is a signed note: a signature line of a key the verifier does not know is ignored
+    # (C2SP signed-note), so it fails only when no known key's signature survives.
+    damaged = "\n".join(line[:-8] + "AAAAAAA=" for line in signatures.splitlines())
+    tampered = copy.deepcopy(bundle)
+    tampered["log"]["checkpoint"] = checkpoint_text + "\n\n" + damaged + "\n"
+    assert not verify_bundle(tampered, keys).ok
+    assert tried > 1000
+
+    # And through the command line, on the bytes of the saved file.
+    raw = json.dumps(bundle, ensure_ascii=False).encode()
+    signature_at = raw.index(bundle["signature"].encode())
+    for position in (raw.index(b'\\"status\\":\\"valid') + 15, signature_at + 5, raw.index(b'"proof"') + 12):
+        damaged = bytearray(raw)
+        damaged[position] = ord("X") if damaged[position] != ord("X") else ord("Y")
+        (tmp_path / "bad.json").write_bytes(bytes(damaged))
+        result = CliRunner().invoke(cli, ["cert", "verify", str(tmp_path / "bad.json")])
+        assert result.exit_code == 1, result.output
+        assert "NOT VERIFIED" in result.output
+
+
+def test_a_pending_applications_documents_are_its_applicants_and_the_operators_only(client, session_factory, parties):  # type: ignore[no-untyped-def]
+    operator, provider, other = parties
+    application_id, _ = _application(client, provider)
+    response = client.post(f"/api/v1/registrations/{application_id}/documents", headers=provider,
+                           files={"file": ("授权书.pdf", b"%PDF-1.4 authorization")})
+    assert response.status_code == 201, response.text
+    document_id = response.json()["id"]
+
+    for headers in (other, {}):
+        assert_error(client.get(f"/api/v1/registrations/{application_id}", headers=headers), 404, "not_found")
+        assert client.get(f"/api/v1/registrations/documents/{document_id}", headers=headers).status_code in (401, 404)
+        assert client.post(f"/api/v1/registrations/{application_id}/submit", headers=headers).status_code in (401, 404)
+    mine = client.get(f"/api/v1/registrations/documents/{document_id}", headers=provider)
+    assert mine.status_code == 200 and mine.content == b"%PDF-1.4 authorization"
+    assert client.get(f"/api/v1/registrations/documents/{document_id}", headers=operator).status_code == 200
+
+    assert client.post(f"/api/v1/registrations/{application_id}/submit", headers=provider).status_code == 200
+    public = client.get(f"/api/v1/registrations/{application_id}", headers=other).json()
+    assert public["status"] == "publicity" and "documents" not in public and "objections" not in public
+    assert [a["id"] for a in client.get("/api/v1/registrations/publicity").json()] == [application_id]
+    assert_error(client.get(f"/api/v1/registrations/documents/{document_id}", headers=other), 404)
+
+    objection = client.post(f"/api/v1/registrations/{application_id}/objections", json={
+        "objector_name": "王五", "contact": "wang@example.cn", "reason": "我方为该数据的采集方"})
+    assert objection.status_code == 201, objection.text
+    mine = client.get(f"/api/v1/registrations/{application_id}", headers=provider).json()
+    assert [o["reason"] for o in mine["objections"]] == ["我方为该数据的采集方"]
+
+
+def test_bad_input_is_a_clear_4xx(client, session_factory, parties):  # type: ignore[no-untyped-def]
+    operator, provider, other = parties
+    number = _certificate(client, session_factory, operator, provider)
+    checked = numbers.parse(number)
+    assert checked is not None
+    wrong_check = number[:-1] + ("0" if number[-1] != "0" else "1")
+    assert_error(client.get(f"/api/v1/certificates/{wrong_check}"), 404, "not_found")
+    assert_error(client.get("/api/v1/certificates/NOT-A-NUMBER-AT-ALL"), 404)
+    assert_error(client.post(f"/api/v1/certificates/{number}/revoke", headers=other, json={"reason": "不是我的"}),
+                 403, "permission_denied")
+    assert_error(client.post(f"/api/v1/certificates/{number}/pledge", headers=provider, json={
+        "pledgee_member_id": 1, "contract_ref": "X1", "secured_amount_fen": 1.5}), 422)
+    assert_error(client.post(f"/api/v1/certificates/{number}/transfer", headers=provider,
+                             json={"to_member_id": 10**15}), 422, "unknown_member")
+    assert_error(client.post("/api/v1/registrations", headers=provider, json={
+        "subject_type": "dataset", "subject_id": 1, "title": "x y", "rights": [], "source": "self_collected"}), 422)
+    assert_error(client.post("/api/v1/registrations", headers=provider, json={
+        "subject_type": "dataset", "subject_id": 1, "title": "来源", "rights": ["holding"],
+        "source": "purchased"}), 422)
+    assert client.get(f"/api/v1/certificates/{number}").json()["status"] == "valid"  # nothing changed
