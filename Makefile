@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
+	scripts/ensure-fonts.sh
 	$(BIN)/shujiao db upgrade
 	$(BIN)/shujiao keys init
 	$(BIN)/shujiao demo

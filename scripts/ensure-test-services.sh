@@ -2,12 +2,7 @@
 # Installs or starts what the test suite needs: a PostgreSQL server, Debian's Chromium and CJK fonts.
 set -euo pipefail
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_updated=0
-apt_install() {
-  if [ $apt_updated -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
-}
+source "$(dirname "$0")/apt.sh"
 
 PG_HOST=${SHUJIAO_TEST_PG_HOST:-127.0.0.1}
 PG_PORT=${SHUJIAO_TEST_PG_PORT:-5432}
@@ -34,12 +29,4 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version
 
-# The registration certificate PDF is set in Noto CJK; without it Chinese prints as boxes.
-if ! fc-list | grep -qi "Noto Sans CJK"; then
-  echo "installing Noto CJK fonts"
-  apt_install fonts-noto-cjk
-fi
-# Without HarfBuzz's subsetter WeasyPrint subsets the CJK fonts with fontTools: 20 s a certificate, not 1 s.
-if ! ldconfig -p | grep -q libharfbuzz-subset; then
-  apt_install libharfbuzz-subset0
-fi
+"$(dirname "$0")/ensure-fonts.sh"

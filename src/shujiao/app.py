@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +16,13 @@ from shujiao.catalog.storage import LocalFileStorage
 from shujiao.commands import SYSTEM
 from shujiao.config import Settings
 from shujiao.crypto.api import router as crypto_api
-from shujiao.db import make_engine, make_session_factory, unit_of_work
+from shujiao.db import make_engine, make_session_factory, unit_of_work, utcnow
 from shujiao.delivery.api import router as delivery_api
 from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
 from shujiao.errors import DomainError
 from shujiao.tlog import service as tlog
@@ -53,34 +54,49 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+# Certificates past their validity are recorded as expired (and their products delisted) this often.
+EXPIRY_SWEEP_SECONDS = 3600
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    publisher = asyncio.create_task(_publish_checkpoints(app))
+    settings: Settings = app.state.settings
+    loops = [asyncio.create_task(_every(settings.log.checkpoint_interval_seconds, _publish_once, app,
+                                        "checkpoint not published")),
+             asyncio.create_task(_every(EXPIRY_SWEEP_SECONDS, _expire_certificates, app,
+                                        "certificate expiry not recorded"))]
     try:
         yield
     finally:
-        publisher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await publisher
+        for loop in loops:
+            loop.cancel()
+        for loop in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
 
 
-async def _publish_checkpoints(app: FastAPI) -> None:
-    """Sign a checkpoint every interval while the log grows. Every server process runs this; the
-    head row lock and the interval check make them publish one checkpoint between them."""
-    settings: Settings = app.state.settings
+async def _every(seconds: int, job: Callable[[FastAPI], object], app: FastAPI, failure: str) -> None:
+    """Run ``job`` every interval. Every server process runs these loops; each job is safe to run
+    in several processes at once (row locks and state checks make one of them do the work)."""
     while True:
-        await asyncio.sleep(settings.log.checkpoint_interval_seconds)
+        await asyncio.sleep(seconds)
         try:
-            await run_in_threadpool(_publish_once, app)
-        except DomainError as exc:  # no keys yet: `shujiao keys init` has not run
-            logger.warning("checkpoint not published: %s", exc.en)
-        except Exception:  # keep publishing through a database outage
-            logger.exception("checkpoint not published")
+            await run_in_threadpool(job, app)
+        except DomainError as exc:  # e.g. no keys yet: `shujiao keys init` has not run
+            logger.warning("%s: %s", failure, exc.en)
+        except Exception:  # keep going through a database outage
+            logger.exception(failure)
 
 
 def _publish_once(app: FastAPI) -> None:
+    """Sign a checkpoint if the log grew; the head row lock and the interval check make the
+    processes publish one checkpoint between them."""
     with unit_of_work(app.state.session_factory) as session:
         tlog.publish_checkpoint(session, SYSTEM, settings=app.state.settings)
+
+
+def _expire_certificates(app: FastAPI) -> None:
+    registry_jobs.expire_due(app.state.session_factory, app.state.settings, now=utcnow())
 
 
 def app_from_environment() -> FastAPI:

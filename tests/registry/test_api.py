@@ -176,3 +176,21 @@ def test_bad_input_is_a_clear_4xx(client, session_factory, parties):  # type: ig
         "subject_type": "dataset", "subject_id": 1, "title": "来源", "rights": ["holding"],
         "source": "purchased"}), 422)
     assert client.get(f"/api/v1/certificates/{number}").json()["status"] == "valid"  # nothing changed
+
+
+def test_the_certificate_pdf_carries_its_number_and_a_qr_code_to_the_verification_page(
+        client, session_factory, parties, settings):  # type: ignore[no-untyped-def]
+    import pypdfium2
+    import zxingcpp
+
+    operator, provider, _ = parties
+    number = _certificate(client, session_factory, operator, provider)
+    response = client.get(f"/api/v1/certificates/{number}/pdf")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    pdf = pypdfium2.PdfDocument(response.content)
+    assert len(pdf) == 1
+    page = pdf[0]
+    assert number in page.get_textpage().get_text_range()
+    image = page.render(scale=150 / 72).to_pil().convert("RGB")
+    decoded = [code.text for code in zxingcpp.read_barcodes(image)]
+    assert f"{settings.registry.public_base_url}/verify/{number}" in decoded

@@ -371,3 +371,18 @@ def test_a_member_reaches_neither_another_members_dataset_nor_its_private_applic
             service.objections(session, other.actor, application_id=application_id)
         with pytest.raises(NotFound):
             service.withdraw_application(session, other.actor, application_id=application_id)
+
+
+def test_the_expiry_sweep_records_each_due_certificate_once(session_factory, settings, world):  # type: ignore[no-untyped-def]
+    from shujiao.registry import jobs
+
+    operator, provider, _, dataset_id = world
+    [number] = registered(session_factory, settings, operator, provider, dataset_id)
+    assert jobs.expire_due(session_factory, settings, now=utcnow()) == 0
+    with unit_of_work(session_factory) as session:
+        session.execute(update(Certificate).where(Certificate.number == number).values(valid_until=utcnow()))
+    assert jobs.expire_due(session_factory, settings, now=utcnow()) == 1
+    assert jobs.expire_due(session_factory, settings, now=utcnow()) == 0
+    with unit_of_work(session_factory) as session:
+        certificate = service.get_certificate(session, number=number)
+        assert [s.event for s in service.history(session, certificate_id=certificate.id)] == ["issued", "expired"]

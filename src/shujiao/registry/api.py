@@ -4,19 +4,20 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
 from shujiao.commands import Actor
 from shujiao.deps import CurrentActor, OptionalActor, PathId, SessionDep, SettingsDep, StorageDep
 from shujiao.members import service as members
-from shujiao.registry import service
+from shujiao.registry import document, service
 from shujiao.registry.models import Application
 from shujiao.registry.schemas import (
     ApplicationCreate, ApplicationDecision, ApplicationDetail, ApplicationRead, CertificateChange, CertificateRead,
-    DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution, PledgeRequest, Response, Revocation,
+    DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution, PledgeRequest, Revocation,
     TransferRequest,
 )
+from shujiao.registry.schemas import Response as Answer
 
 router = APIRouter(prefix="/api/v1", tags=["registry 数据登记"])
 
@@ -144,6 +145,17 @@ def get_bundle(session: SessionDep, settings: SettingsDep, number: Number) -> di
     return service.bundle(session, settings=settings, number=number)
 
 
+@router.get("/certificates/{number}/pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the certificate document"}})
+def get_pdf(session: SessionDep, settings: SettingsDep, number: Number) -> Response:
+    """The certificate as a PDF (登记证书), with a QR code that opens the public verification page."""
+    certificate = service.get_certificate(session, number=number)
+    view = service.certificate_document(session, settings, certificate)
+    pdf = document.certificate_pdf(view, verify_url=f"{settings.registry.public_base_url}/verify/{view.number}")
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{view.number}.pdf"', "Cache-Control": "no-store"})
+
+
 @router.post("/certificates/{number}/change", response_model=CertificateRead)
 def change_certificate(session: SessionDep, settings: SettingsDep, actor: CurrentActor, number: Number,
                        data: CertificateChange) -> CertificateRead:
@@ -167,7 +179,7 @@ def request_pledge(session: SessionDep, settings: SettingsDep, actor: CurrentAct
 
 @router.post("/certificates/{number}/respond", response_model=CertificateRead)
 def respond(session: SessionDep, settings: SettingsDep, actor: CurrentActor, number: Number,
-            data: Response) -> CertificateRead:
+            data: Answer) -> CertificateRead:
     return service.certificate_read(session, service.respond(session, actor, settings=settings, number=number,
                                                              data=data))
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import typer
 from rich.progress import track
 
-from shujiao.cli_support import settings, transaction
+from shujiao.cli_support import session_factory, settings, transaction
 from shujiao.commands import SYSTEM
 from shujiao.db import utcnow
-from shujiao.registry import service
+from shujiao.registry import jobs, service
 from shujiao.registry.schemas import ApplicationDecision, ObjectionResolution, Revocation
 from shujiao.registry.statement import verify_bundle
 
@@ -116,12 +116,8 @@ def revoke(number: str, reason: str = typer.Option(...),
 
 @cert_app.command("expire-due")
 def expire_due() -> None:
-    """Record the expiry of every certificate past its validity (run it daily from cron or a timer)."""
+    """Record the expiry of every certificate past its validity (the server also does it hourly)."""
     now = utcnow()
-    with transaction() as session:
-        due = service.due_for_expiry(session, now=now)
-    # One transaction each: a failure leaves the others recorded and this one untouched.
-    for number in track(due, description="到期失效 expiring", disable=not due):
-        with transaction() as session:
-            service.expire(session, SYSTEM, settings=settings(), number=number, now=now)
-    typer.echo(f"expired {len(due)} certificate(s) as of {now:%Y-%m-%d %H:%M} UTC")
+    expired = jobs.expire_due(session_factory(), settings(), now=now,
+                              progress=lambda due: track(due, description="到期失效 expiring", disable=not due))
+    typer.echo(f"expired {expired} certificate(s) as of {now:%Y-%m-%d %H:%M} UTC")

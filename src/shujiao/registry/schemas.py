@@ -18,6 +18,12 @@ SOURCES = {
     "public_authorization": ("公共数据授权运营", "public-data authorized operation"),
     "derived": ("基于已上架产品加工", "derived from listed products"),
 }
+CERTIFICATE_STATUSES = {
+    "valid": ("有效", "Valid"),
+    "pledged": ("已质押", "Pledged"),
+    "revoked": ("已撤销", "Revoked"),
+    "expired": ("已过期", "Expired"),
+}
 Right = Literal["holding", "processing", "operating"]
 Source = Literal["self_collected", "purchased", "public_authorization", "derived"]
 Id = Field(strict=True, ge=1, le=MAX_ID)

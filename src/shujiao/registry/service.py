@@ -38,9 +38,10 @@ from shujiao.listing import service as listing
 from shujiao.listing.models import Product
 from shujiao.members import service as members
 from shujiao.registry import numbers, rules
+from shujiao.registry.document import SHANGHAI, CertificateView
 from shujiao.registry.models import Application, Certificate, Document, Objection, Statement
 from shujiao.registry.schemas import (
-    ApplicationCreate, ApplicationDecision, CertificateChange, ObjectionCreate, ObjectionResolution, PledgeRequest,
+    CERTIFICATE_STATUSES, RIGHTS, SOURCES, ApplicationCreate, ApplicationDecision, CertificateChange, ObjectionCreate, ObjectionResolution, PledgeRequest,
     CertificateRead, Response, Revocation, StatementRead, TransferRequest,
 )
 from shujiao.registry.statement import STATEMENT_TYPE, statement_bytes
@@ -665,6 +666,27 @@ def effective_status(certificate: Certificate, now: dt.datetime) -> str:
     if certificate.status in LIVE and certificate.valid_until <= now:
         return "expired"
     return certificate.status
+
+
+@query
+def certificate_document(session: Session, settings: Settings, certificate: Certificate) -> CertificateView:
+    """What the printed certificate shows: the current state, signed by its newest statement."""
+    holder = members.public_identity(session, certificate.holder_member_id)
+    latest = history(session, certificate_id=certificate.id)[-1]
+    key = next(k for k in crypto.public_keys(session) if k.id == latest.key_id)
+    status = effective_status(certificate, utcnow())
+    return CertificateView(
+        number=certificate.number or "", right_type=certificate.right_type,
+        right_label=" ".join(RIGHTS[certificate.right_type]), holder_name=holder.name,
+        holder_credit_code=holder.credit_code, subject_type=certificate.subject_type,
+        subject_title=certificate.title, content_sha256=certificate.content_sha256,
+        schema_fingerprint=certificate.schema_fingerprint, source_label=" ".join(SOURCES[certificate.source]),
+        valid_from=certificate.valid_from.astimezone(SHANGHAI).date(),
+        valid_until=certificate.valid_until.astimezone(SHANGHAI).date(), issued_at=certificate.issued_at,
+        status=status, status_label=" ".join(CERTIFICATE_STATUSES[status]), version=certificate.version,
+        key_id=latest.key_id, algorithm=key.algorithm, signature_b64=base64.b64encode(latest.signature).decode(),
+        exchange_name=settings.registry.exchange_name,
+    )
 
 
 @query
