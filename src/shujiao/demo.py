@@ -23,10 +23,13 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.registry import service as registry
+from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, PledgeRequest, Response
 
 OPERATOR = ("operator", "operator-demo-123")
 PROVIDER = ("provider", "provider-demo-123")
 BUYER = ("buyer", "buyer-demo-123")
+BANK = ("bank", "bank-demo-123")
 
 
 def demo_credit_code(seed: str) -> str:
@@ -102,8 +105,12 @@ def load_demo(settings: Settings) -> None:
         members.apply(session, ANONYMOUS, application=MemberApply(
             name="四川数据资产评估有限公司", credit_code=demo_credit_code("MA6DEMX03"), kind="service",
             admin=UserCreate(username="assessor", password="assessor-demo-123")))
+        bank = members.apply(session, ANONYMOUS, application=MemberApply(
+            name="贵州普惠银行股份有限公司（演示）", credit_code=demo_credit_code("MA6DEMX04"), kind="financial",
+            admin=UserCreate(username=BANK[0], password=BANK[1])))
         members.approve(session, operator, member_id=provider.id)
         members.approve(session, operator, member_id=buyer.id)
+        members.approve(session, operator, member_id=bank.id)
         ledger.record_deposit(session, operator, member_id=buyer.id, amount_fen=10_000_00, reference="DEMO-BANK-0001")
 
     with unit_of_work(factory) as session, tempfile.TemporaryDirectory() as tmp:
@@ -128,14 +135,39 @@ def load_demo(settings: Settings) -> None:
                 decision="approve", reason="演示数据，合规检查通过",
                 checklist=Checklist(legal_source=True, personal_information=True, security_grade=True,
                                     intellectual_property=True, negative_list=True)))
+            _register(session, settings, operator, seller, dataset.id, title,
+                      publicity=filename == "weather_daily.csv")
         catalog.create_resource(session, seller, data=ResourceCreate(
             name="电网调度运行数据", description="核心数据，仅用于演示“核心数据不得上架”。", domain="能源",
             grade="core"))
+    with unit_of_work(factory) as session:
+        # One certificate pledged to the bank, as data-backed financing (数据资产质押融资) looks.
+        bank_actor = _actor(session, BANK[0])
+        number = registry.own_certificates(session, _actor(session, PROVIDER[0]))[-1].number or ""
+        registry.request_pledge(session, _actor(session, PROVIDER[0]), settings=settings, number=number,
+                                data=PledgeRequest(pledgee_member_id=bank_actor.member_id or 0,
+                                                   contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
+        registry.respond(session, bank_actor, settings=settings, number=number, data=Response(accept=True))
     typer.echo("demo data loaded")
     _print_logins()
 
 
+def _register(session: Session, settings: Settings, operator: Actor, seller: Actor, dataset_id: int, title: str, *,
+              publicity: bool) -> None:
+    """A registration of the dataset (holding and operating rights). The demo's history skips the
+    comment period, except for one application left in it so the publicity page has something."""
+    if not publicity:
+        settings = settings.model_copy(update={"registry": settings.registry.model_copy(update={"publicity_days": 0})})
+    application = registry.create_application(session, seller, settings=settings, data=ApplicationCreate(
+        subject_type="dataset", subject_id=dataset_id, title=title, rights=["holding", "operating"],
+        source="self_collected", description="演示登记"))
+    registry.submit_application(session, seller, settings=settings, application_id=application.id)
+    if not publicity:
+        registry.decide_application(session, operator, settings=settings, application_id=application.id,
+                                    decision=ApplicationDecision(decision="approve", reason="演示数据，材料齐全"))
+
+
 def _print_logins() -> None:
     for role, (username, password) in (("运营方 operator", OPERATOR), ("数据提供方 provider", PROVIDER),
-                                       ("需求方 buyer", BUYER)):
+                                       ("需求方 buyer", BUYER), ("金融机构 bank", BANK)):
         typer.echo(f"  {role:<22} {username} / {password}")
