@@ -28,10 +28,16 @@ def world(client, session_factory):  # type: ignore[no-untyped-def]
     order_id = client.post("/api/v1/orders", json={"product_id": product_id}, headers=buyer).json()["id"]
     client.post(f"/api/v1/orders/{order_id}/pay", headers=buyer)
     link = client.get(f"/api/v1/orders/{order_id}/delivery", headers=buyer).json()["download_url"]
+    application_id = client.post("/api/v1/registrations", headers=seller, json={
+        "subject_type": "dataset", "subject_id": dataset_id, "title": "待登记数据", "rights": ["holding"],
+        "source": "self_collected"}).json()["id"]
+    document_id = client.post(f"/api/v1/registrations/{application_id}/documents", headers=seller,
+                              files={"file": ("来源证明.pdf", b"%PDF-1.4 private")}).json()["id"]
     return {
         "op": op, "seller": seller, "buyer": buyer, "intruder": intruder, "seller_id": seller_handle.member_id,
         "buyer_id": buyer_handle.member_id, "product_id": product_id, "resource_id": resource_id,
         "dataset_id": dataset_id, "draft_id": draft_id, "order_id": order_id, "link": link,
+        "application_id": application_id, "document_id": document_id,
     }
 
 
@@ -55,6 +61,11 @@ FOREIGN_REQUESTS = [
     ("GET", "{link}", None),
     ("GET", "/api/v1/accounts/{buyer_id}", None),
     ("GET", "/api/v1/accounts/{buyer_id}/statement", None),
+    ("GET", "/api/v1/registrations/{application_id}", None),
+    ("POST", "/api/v1/registrations/{application_id}/submit", None),
+    ("POST", "/api/v1/registrations/{application_id}/withdraw", None),
+    ("GET", "/api/v1/registrations/documents/{document_id}", None),
+    ("POST", "/api/v1/registrations", "foreign_registration"),
 ]
 
 
@@ -64,6 +75,9 @@ def test_another_member_gets_404_and_changes_nothing(client, world, method, path
     if body == "foreign_dataset":
         body = {"resource_id": world["resource_id"], "dataset_id": world["dataset_id"], "title": "盗用",
                 "description": "别人的数据", "price_fen": 1}
+    if body == "foreign_registration":
+        body = {"subject_type": "dataset", "subject_id": world["dataset_id"], "title": "盗登", "rights": ["holding"],
+                "source": "self_collected"}
     before = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=world["op"]).json()
     response = client.request(method, url, json=body, headers=world["intruder"])
     assert_error(response, 404)
@@ -73,6 +87,9 @@ def test_another_member_gets_404_and_changes_nothing(client, world, method, path
 
 def test_a_foreign_upload_is_404(client, world):
     assert_error(upload(client, world["intruder"], world["resource_id"]), 404)
+    response = client.post(f"/api/v1/registrations/{world['application_id']}/documents", headers=world["intruder"],
+                           files={"file": ("伪造.pdf", b"%PDF-1.4 forged")})
+    assert_error(response, 404)
 
 
 def test_the_owner_still_sees_everything(client, world):
