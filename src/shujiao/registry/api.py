@@ -41,7 +41,8 @@ def _detail(session: Session, actor: Actor, application: Application) -> Applica
                                              "source_note": application.source_note,
                                              "validity_years": application.validity_years})
     item.duplicate_of = json.loads(application.duplicate_of or "[]")
-    item.documents = [DocumentRead.model_validate(d) for d in service.documents(session, actor, application_id=application.id)]
+    item.documents = [DocumentRead.model_validate(d)
+                      for d in service.documents(session, actor, application_id=application.id)]
     item.objections = [ObjectionRead.model_validate(o)
                        for o in service.objections(session, actor, application_id=application.id)]
     item.certificates = service.certificates_of_application(session, application_id=application.id)

@@ -41,8 +41,8 @@ from shujiao.registry import numbers, rules
 from shujiao.registry.document import SHANGHAI, CertificateView
 from shujiao.registry.models import Application, Certificate, Document, Objection, Statement
 from shujiao.registry.schemas import (
-    CERTIFICATE_STATUSES, RIGHTS, SOURCES, ApplicationCreate, ApplicationDecision, CertificateChange, ObjectionCreate, ObjectionResolution, PledgeRequest,
-    CertificateRead, Response, Revocation, StatementRead, TransferRequest,
+    CERTIFICATE_STATUSES, RIGHTS, SOURCES, ApplicationCreate, ApplicationDecision, CertificateChange, CertificateRead,
+    ObjectionCreate, ObjectionResolution, PledgeRequest, Response, Revocation, StatementRead, TransferRequest,
 )
 from shujiao.registry.statement import STATEMENT_TYPE, statement_bytes
 from shujiao.tlog import service as tlog
@@ -68,7 +68,8 @@ def _registered_dataset(session: Session, actor: Actor, data: ApplicationCreate)
         return catalog.get_dataset(session, actor, dataset_id=product.dataset_id)
     resource = catalog.get_resource(session, actor, resource_id=data.subject_id)
     if data.dataset_id is None:
-        raise InvalidInput("登记数据资源须指定数据集（登记哪一版数据）", "a resource registration names one of its datasets",
+        raise InvalidInput("登记数据资源须指定数据集（登记哪一版数据）",
+                           "a resource registration names one of its datasets",
                            code="dataset_required")
     dataset = catalog.get_dataset(session, actor, dataset_id=data.dataset_id)
     if dataset.resource_id != resource.id:
@@ -126,7 +127,8 @@ def add_document(session: Session, actor: Actor, *, settings: Settings, storage:
         session.add(document)
         session.flush()
         audit.record(session, subject_type="registry_application", subject_id=application.id, change={
-            "document": {"id": document.id, "filename": name, "size_bytes": stored.size_bytes, "sha256": stored.sha256}})
+            "document": {"id": document.id, "filename": name, "size_bytes": stored.size_bytes,
+                         "sha256": stored.sha256}})
     except BaseException:
         storage.delete(stored.key)
         raise
@@ -244,7 +246,8 @@ def decide_application(session: Session, actor: Actor, *, settings: Settings, ap
             raise Conflict("公示期未满", f"the comment period ends at {application.publicity_ends_at.isoformat()}",
                            code="publicity_not_over")
         if application.duplicate_flag and not decision.duplicate_reviewed:
-            raise Conflict("该数据指纹已被其他主体登记，须核查后确认", "the fingerprint is registered by another holder; "
+            raise Conflict("该数据指纹已被其他主体登记，须核查后确认",
+                           "the fingerprint is registered by another holder; "
                            "confirm duplicate_reviewed after checking", code="duplicate_fingerprint")
     application.status = "approved" if decision.decision == "approve" else "rejected"
     application.decision_reason, application.decided_at = decision.reason, now
@@ -349,7 +352,8 @@ def _require_live(certificate: Certificate, now: dt.datetime) -> None:
 
 def _require_unpledged(certificate: Certificate) -> None:
     if certificate.status == "pledged":
-        raise Conflict("凭证已质押，须质权人解除质押后方可办理", "the certificate is pledged; the pledgee must release it "
+        raise Conflict("凭证已质押，须质权人解除质押后方可办理",
+                       "the certificate is pledged; the pledgee must release it "
                        "first", code="certificate_pledged")
 
 
@@ -399,7 +403,8 @@ def change_certificate(session: Session, actor: Actor, *, settings: Settings, nu
     certificate.version += 1
     _emit(session, settings, certificate, "changed", {"from": before, "reason": data.reason}, now)
     if "content_sha256" in before:
-        _delist_uncovered(session, certificate, before["content_sha256"], now, "登记凭证数据已变更 certificate now covers other data")
+        _delist_uncovered(session, certificate, before["content_sha256"], now,
+                          "登记凭证数据已变更 certificate now covers other data")
     return certificate
 
 
