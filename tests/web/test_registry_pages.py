@@ -157,6 +157,10 @@ def _apply_object_resolve_approve(stack, pages, other_pages, app, world, session
                                      {"decision": "approve"})
     assert approved.status_code == 303
     assert "已批准" in operator_pages.get("/operator/registry").text
+    assert "张三" in operator_pages.get(detail_url).text  # the operator opens any application
+    operator_pages.get("/lang/en?next=/")
+    assert "Registration review" in operator_pages.get("/operator/registry").text
+    assert operator_pages.get(detail_url).status_code == 200
 
     with unit_of_work(session_factory) as session:
         numbers = service.certificates_of_application(session, application_id=application_id)
@@ -208,6 +212,36 @@ def test_the_holder_pledges_in_yuan_and_the_operator_revokes(pages, other_pages,
     assert revoked.status_code == 303
     check = pages.get(f"/verify/{number}").text
     assert 'data-status="revoked"' in check and "已撤销" in check and "解除质押" in check
+
+
+def test_a_duplicate_is_flagged_and_approved_only_when_reviewed(pages, world, session_factory, storage, settings):  # type: ignore[no-untyped-def]
+    operator = world["operator"]
+    first = issue_certificate(session_factory, settings, operator, world["provider"], world["dataset_id"])
+    copier = make_member(session_factory, operator, kind="provider")
+    _, dataset_id = make_dataset(session_factory, storage, copier, settings=settings)  # the same bytes
+    pages.login(copier.username, copier.password)
+    created = pages.submit("/dashboard/registry", "/dashboard/registry/applications", {
+        "subject_type": "resource", "dataset_id": str(dataset_id), "rights": "processing",
+        "source": "purchased", "source_note": "订单 #1", "title": "企业信用评分数据"})
+    assert created.status_code == 303, created.text
+    detail_url = created.headers["location"]
+    application_id = int(detail_url.rsplit("/", 1)[1])
+    pages.submit(detail_url, f"{detail_url}/submit")
+    assert first in pages.get(detail_url).text and "指纹重复" in pages.get("/dashboard/registry").text
+    end_publicity(session_factory, application_id)
+
+    pages.submit("/dashboard", "/logout")
+    pages.login(operator.username, operator.password)
+    queue = pages.get("/operator/registry").text
+    assert f'href="/verify/{first}"' in queue and 'name="duplicate_reviewed"' in queue
+    action = f"/operator/registry/applications/{application_id}/decision"
+    pages.submit("/operator/registry", action, {"decision": "approve"}, referer=True)
+    assert "须核查后确认" in pages.get("/operator/registry").text
+    approved = pages.submit("/operator/registry", action, {"decision": "approve", "duplicate_reviewed": "1"})
+    assert approved.status_code == 303
+    with unit_of_work(session_factory) as session:
+        application = session.get(Application, application_id)
+        assert application.status == "approved" and application.subject_type == "resource"
 
 
 @pytest.mark.browser
