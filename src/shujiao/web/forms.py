@@ -29,6 +29,21 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "price_fen": ("价格", "price"),
     "reason": ("理由", "reason"),
     "decision": ("审核结论", "decision"),
+    "subject_type": ("登记对象类型", "subject type"),
+    "subject_id": ("登记对象", "subject"),
+    "rights": ("申请登记的权利", "rights"),
+    "source": ("数据来源", "source"),
+    "source_note": ("来源说明", "source note"),
+    "objector_name": ("异议人", "objector"),
+    "contact": ("联系方式", "contact"),
+    "resolution": ("处理意见", "resolution"),
+    "to_member_id": ("受让方会员编号", "transferee member id"),
+    "pledgee_member_id": ("质权人会员编号", "pledgee member id"),
+    "contract_ref": ("质押合同编号", "pledge contract reference"),
+    "secured_amount_fen": ("担保金额", "secured amount"),
+    "basis": ("撤销依据", "basis"),
+    "ruling_ref": ("裁决文号", "ruling reference"),
+    "note": ("备注", "note"),
 }
 
 

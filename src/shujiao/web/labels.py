@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shujiao.catalog.schemas import GRADE_LABELS, SENSITIVITY_LABELS
+from shujiao.registry.schemas import RIGHTS, SOURCES
 
 Label = tuple[str, str]
 
@@ -83,6 +84,55 @@ LABELS: dict[str, dict[str, Label]] = {
         "market.order.cancel": ("买方取消订单", "cancelled by the buyer"),
         "delivery.link.issue": ("生成下载链接", "download link issued"),
         "delivery.download": ("下载数据文件", "data file downloaded"),
+    },
+    "application": {
+        "draft": ("草稿", "draft"),
+        "publicity": ("公示中", "in public comment"),
+        "approved": ("已批准", "approved"),
+        "rejected": ("已驳回", "rejected"),
+        "withdrawn": ("已撤回", "withdrawn"),
+    },
+    "certificate": {
+        "valid": ("有效", "valid"),
+        "pledged": ("已质押", "pledged"),
+        "revoked": ("已撤销", "revoked"),
+        "expired": ("已过期", "expired"),
+    },
+    "right": dict(RIGHTS),
+    "source": dict(SOURCES),
+    "subject_type": {
+        "dataset": ("数据集", "dataset"),
+        "resource": ("数据资源", "data resource"),
+        "product": ("数据产品", "data product"),
+    },
+    "objection": {
+        "open": ("待处理", "open"),
+        "upheld": ("异议成立", "upheld"),
+        "dismissed": ("异议不成立", "dismissed"),
+    },
+    "pending_action": {
+        "transfer": ("转让", "transfer"),
+        "pledge": ("质押", "pledge"),
+    },
+    "revocation_basis": {
+        "holder": ("持有人申请注销", "by the holder"),
+        "operator": ("运营方撤销", "by the operator"),
+        "dispute_ruling": ("依争议裁决撤销", "by a dispute ruling"),
+    },
+    "event": {
+        "issued": ("登记发证", "issued"),
+        "changed": ("变更登记", "details changed"),
+        "transfer_requested": ("申请转让", "transfer requested"),
+        "transferred": ("已转让", "transferred"),
+        "transfer_declined": ("受让方拒绝转让", "transfer declined"),
+        "transfer_cancelled": ("持有人取消转让", "transfer cancelled"),
+        "pledge_requested": ("申请质押", "pledge requested"),
+        "pledged": ("质押生效", "pledged"),
+        "pledge_declined": ("质权人拒绝质押", "pledge declined"),
+        "pledge_cancelled": ("持有人取消质押", "pledge cancelled"),
+        "released": ("解除质押", "pledge released"),
+        "revoked": ("已撤销", "revoked"),
+        "expired": ("到期失效", "expired"),
     },
 }
 

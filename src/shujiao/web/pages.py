@@ -19,6 +19,7 @@ from shujiao.listing.pages import router as listing_pages
 from shujiao.market.pages import router as market_pages
 from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
+from shujiao.registry.pages import router as registry_pages
 from shujiao.web import security
 from shujiao.web.templating import make_environment, redirect, render
 
@@ -71,5 +72,6 @@ def install(app: FastAPI) -> None:
     app.state.render_error = render_error
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(site)
-    for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages):
+    for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
+                   registry_pages):
         app.include_router(router)
