@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from shujiao.db import unit_of_work, utcnow
+from shujiao.members.models import Member
 from shujiao.registry import service
 from shujiao.registry.models import Application, Certificate
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision
@@ -175,17 +176,22 @@ def _apply_object_resolve_approve(stack, pages, other_pages, app, world, session
         assert "有效" in pages.get(f"/verify/{number}").text
 
 
+def credit_code_of(factory, handle) -> str:  # type: ignore[no-untyped-def]
+    with unit_of_work(factory) as session:
+        return session.get(Member, handle.member_id).credit_code
+
+
 def test_the_holder_pledges_in_yuan_and_the_operator_revokes(pages, other_pages, world, session_factory, settings):  # type: ignore[no-untyped-def]
     operator, provider = world["operator"], world["provider"]
     bank = make_member(session_factory, operator, kind="financial", name="测试银行股份有限公司")
     number = issue_certificate(session_factory, settings, operator, provider, world["dataset_id"])
     page = f"/dashboard/registry/certificates/{number}"
     pages.login(provider.username, provider.password)
-    bad = pages.submit(page, f"{page}/pledge", {"pledgee_member_id": str(bank.member_id), "contract_ref": "ZY-1",
+    bad = pages.submit(page, f"{page}/pledge", {"credit_code": credit_code_of(session_factory, bank), "contract_ref": "ZY-1",
                                                 "secured_amount": "12.345"}, referer=True)
     assert bad.status_code == 303 and bad.headers["location"] == page
     assert "担保金额格式不正确" in pages.get(page).text
-    pledged = pages.submit(page, f"{page}/pledge", {"pledgee_member_id": str(bank.member_id),
+    pledged = pages.submit(page, f"{page}/pledge", {"credit_code": credit_code_of(session_factory, bank),
                                                     "contract_ref": "ZY-2026-001", "secured_amount": "500000.10"})
     assert pledged.status_code == 303
     with unit_of_work(session_factory) as session:
@@ -266,7 +272,7 @@ def test_a_bank_accepts_a_pledge_and_the_public_check_shows_it(session_factory, 
     page.click(f"#certificates a:has-text('{number}')")
     page.wait_for_url(f"{live_server}/dashboard/registry/certificates/{number}")
     expect(page.locator("#cert-status")).to_have_text("有效")
-    page.fill("input[name=pledgee_member_id]", str(bank.member_id))
+    page.fill("#pledge-form input[name=credit_code]", credit_code_of(session_factory, bank))
     page.fill("input[name=contract_ref]", "ZY-2026-001")
     page.fill("input[name=secured_amount]", "500000")
     page.click("#pledge")
@@ -289,3 +295,18 @@ def test_a_bank_accepts_a_pledge_and_the_public_check_shows_it(session_factory, 
     expect(page.locator("#cert-status")).to_have_text("已质押")
     expect(page.locator("#cert-pledgee")).to_have_text("测试银行股份有限公司")
     expect(page.locator("#history .history-event")).to_have_count(3)
+
+
+def test_the_holder_names_the_transferee_by_credit_code(pages, world, session_factory, settings):  # type: ignore[no-untyped-def]
+    operator, provider = world["operator"], world["provider"]
+    buyer = make_member(session_factory, operator, kind="buyer")
+    number = issue_certificate(session_factory, settings, operator, provider, world["dataset_id"])
+    page = f"/dashboard/registry/certificates/{number}"
+    pages.login(provider.username, provider.password)
+    unknown = pages.submit(page, f"{page}/transfer", {"credit_code": "91110000000000000X"}, referer=True)
+    assert unknown.status_code == 303 and "未找到该统一社会信用代码的会员" in pages.get(page).text
+    done = pages.submit(page, f"{page}/transfer", {"credit_code": credit_code_of(session_factory, buyer).lower()})
+    assert done.status_code == 303
+    with unit_of_work(session_factory) as session:
+        certificate = session.scalar(select(Certificate).where(Certificate.number == number))
+        assert (certificate.pending_action, certificate.pending_member_id) == ("transfer", buyer.member_id)

@@ -269,6 +269,16 @@ def public_identity(session: Session, member_id: int) -> PublicIdentity:
 
 
 @query
+def member_id_by_credit_code(session: Session, code: str) -> int:
+    """The member a counterparty names by its 统一社会信用代码 (how organizations know each other)."""
+    member_id = session.scalar(select(Member.id).where(Member.credit_code == code.strip().upper()))
+    if member_id is None:
+        raise InvalidInput("未找到该统一社会信用代码的会员", "no member has that unified social credit code",
+                           code="unknown_member")
+    return member_id
+
+
+@query
 def find_user_by_username(session: Session, username: str) -> MemberUser:
     user = session.scalar(select(MemberUser).where(MemberUser.username == username))
     if user is None:
