@@ -24,7 +24,7 @@ from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
 from shujiao.registry import service as registry
-from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, PledgeRequest, Response
+from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Counterparty, PledgeRequest, Response
 
 OPERATOR = ("operator", "operator-demo-123")
 PROVIDER = ("provider", "provider-demo-123")
@@ -145,7 +145,7 @@ def load_demo(settings: Settings) -> None:
         bank_actor = _actor(session, BANK[0])
         number = registry.own_certificates(session, _actor(session, PROVIDER[0]))[-1].number or ""
         registry.request_pledge(session, _actor(session, PROVIDER[0]), settings=settings, number=number,
-                                data=PledgeRequest(pledgee_member_id=bank_actor.member_id or 0,
+                                data=PledgeRequest(pledgee=Counterparty(member_id=bank_actor.member_id),
                                                    contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
         registry.respond(session, bank_actor, settings=settings, number=number, data=Response(accept=True))
     typer.echo("demo data loaded")

@@ -167,9 +167,9 @@ def test_bad_input_is_a_clear_4xx(client, session_factory, parties):  # type: ig
     assert_error(client.post(f"/api/v1/certificates/{number}/revoke", headers=other, json={"reason": "不是我的"}),
                  403, "permission_denied")
     assert_error(client.post(f"/api/v1/certificates/{number}/pledge", headers=provider, json={
-        "pledgee_member_id": 1, "contract_ref": "X1", "secured_amount_fen": 1.5}), 422)
+        "pledgee": {"member_id": 1}, "contract_ref": "X1", "secured_amount_fen": 1.5}), 422)
     assert_error(client.post(f"/api/v1/certificates/{number}/transfer", headers=provider,
-                             json={"to_member_id": 10**15}), 422, "unknown_member")
+                             json={"to": {"member_id": 10**15}}), 422, "unknown_member")
     assert_error(client.post("/api/v1/registrations", headers=provider, json={
         "subject_type": "dataset", "subject_id": 1, "title": "x y", "rights": [], "source": "self_collected"}), 422)
     assert_error(client.post("/api/v1/registrations", headers=provider, json={
@@ -200,11 +200,24 @@ def test_only_the_holder_counterparty_or_pledgee_acts_on_a_public_certificate(cl
     operator, provider, other = parties
     number = _certificate(client, session_factory, operator, provider)
     before = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=operator).json()
-    for action, body in (("change", {"title": "偷改标题", "reason": "偷改"}), ("transfer", {"to_member_id": 1}),
-                         ("pledge", {"pledgee_member_id": 1, "contract_ref": "X1", "secured_amount_fen": 1}),
+    for action, body in (("change", {"title": "偷改标题", "reason": "偷改"}), ("transfer", {"to": {"member_id": 1}}),
+                         ("pledge", {"pledgee": {"member_id": 1}, "contract_ref": "X1", "secured_amount_fen": 1}),
                          ("revoke", {"reason": "恶意撤销"}), ("respond", {"accept": True}), ("cancel", None),
                          ("release", None)):
         assert_error(client.post(f"/api/v1/certificates/{number}/{action}", headers=other, json=body), 403)
     assert_error(client.post(f"/api/v1/certificates/{number}/revoke", headers=other,
                              json={"reason": "冒充运营方", "basis": "operator"}), 403)
     assert client.get("/api/v1/audit/events", params={"limit": 1000}, headers=operator).json() == before
+
+
+def test_the_counterparty_is_named_by_id_or_credit_code_never_both(client, session_factory, parties):  # type: ignore[no-untyped-def]
+    operator, provider, other = parties
+    number = _certificate(client, session_factory, operator, provider)
+    other_member = client.get("/api/v1/members/me", headers=other).json()["member"]
+    assert_error(client.post(f"/api/v1/certificates/{number}/transfer", headers=provider, json={"to": {}}), 422)
+    assert_error(client.post(f"/api/v1/certificates/{number}/transfer", headers=provider, json={
+        "to": {"member_id": other_member["id"], "credit_code": other_member["credit_code"]}}), 422)
+    response = client.post(f"/api/v1/certificates/{number}/transfer", headers=provider,
+                           json={"to": {"credit_code": other_member["credit_code"]}})
+    assert response.status_code == 200, response.text
+    assert response.json()["pending_member_name"] == other_member["name"]

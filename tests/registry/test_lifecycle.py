@@ -21,7 +21,7 @@ from shujiao.listing.schemas import ProductCreate, Review
 from shujiao.registry import numbers, service
 from shujiao.registry.models import Application, Certificate
 from shujiao.registry.schemas import (
-    ApplicationCreate, ApplicationDecision, CertificateChange, ObjectionCreate, ObjectionResolution, PledgeRequest,
+    ApplicationCreate, ApplicationDecision, CertificateChange, Counterparty, ObjectionCreate, ObjectionResolution, PledgeRequest,
     Response, Revocation, TransferRequest,
 )
 from shujiao.tlog import service as tlog
@@ -116,7 +116,7 @@ def test_the_full_life_transfer_pledge_release_revoke_each_signed_and_chained(
         service.change_certificate(session, provider.actor, settings=settings, number=number,
                                    data=CertificateChange(title="企业信用评分数据（2026版）", reason="更名"))
         service.request_transfer(session, provider.actor, settings=settings, number=number,
-                                 data=TransferRequest(to_member_id=buyer.member_id))
+                                 data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
     with pytest.raises(PermissionDenied), unit_of_work(session_factory) as session:
         service.respond(session, bank.actor, settings=settings, number=number, data=Response(accept=True))
     with unit_of_work(session_factory) as session:
@@ -127,11 +127,11 @@ def test_the_full_life_transfer_pledge_release_revoke_each_signed_and_chained(
     # Only a financial institution can be the pledgee.
     with pytest.raises(InvalidInput) as not_bank, unit_of_work(session_factory) as session:
         service.request_pledge(session, buyer.actor, settings=settings, number=number, data=PledgeRequest(
-            pledgee_member_id=provider.member_id, contract_ref="ZY-2026-001", secured_amount_fen=500_000_00))
+            pledgee=Counterparty(member_id=provider.member_id), contract_ref="ZY-2026-001", secured_amount_fen=500_000_00))
     assert not_bank.value.code == "pledgee_not_financial"
     with unit_of_work(session_factory) as session:
         service.request_pledge(session, buyer.actor, settings=settings, number=number, data=PledgeRequest(
-            pledgee_member_id=bank.member_id, contract_ref="ZY-2026-001", secured_amount_fen=500_000_00))
+            pledgee=Counterparty(member_id=bank.member_id), contract_ref="ZY-2026-001", secured_amount_fen=500_000_00))
         certificate = service.respond(session, bank.actor, settings=settings, number=number,
                                       data=Response(accept=True))
         assert certificate.status == "pledged" and certificate.pledgee_member_id == bank.member_id
@@ -139,7 +139,7 @@ def test_the_full_life_transfer_pledge_release_revoke_each_signed_and_chained(
     # A pledged certificate can be neither transferred nor revoked, by the holder or the operator.
     attempts = [
         lambda s: service.request_transfer(s, buyer.actor, settings=settings, number=number,
-                                           data=TransferRequest(to_member_id=provider.member_id)),
+                                           data=TransferRequest(to=Counterparty(member_id=provider.member_id))),
         lambda s: service.revoke(s, buyer.actor, settings=settings, number=number, data=Revocation(reason="不再使用")),
         lambda s: service.revoke(s, operator.actor, settings=settings, number=number,
                                  data=Revocation(reason="违规", basis="operator")),
@@ -320,15 +320,15 @@ def test_a_transfer_waits_for_the_transferee_and_can_be_declined_or_cancelled(
     [number] = registered(session_factory, settings, operator, provider, dataset_id)
     with unit_of_work(session_factory) as session:
         service.request_transfer(session, provider.actor, settings=settings, number=number,
-                                 data=TransferRequest(to_member_id=buyer.member_id))
+                                 data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
     with pytest.raises(Conflict) as pending, unit_of_work(session_factory) as session:
         service.request_transfer(session, provider.actor, settings=settings, number=number,
-                                 data=TransferRequest(to_member_id=buyer.member_id))
+                                 data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
     assert pending.value.code == "pending_request"
     with unit_of_work(session_factory) as session:
         service.respond(session, buyer.actor, settings=settings, number=number, data=Response(accept=False))
         service.request_transfer(session, provider.actor, settings=settings, number=number,
-                                 data=TransferRequest(to_member_id=buyer.member_id))
+                                 data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
         service.cancel_request(session, provider.actor, settings=settings, number=number)
     with pytest.raises(PermissionDenied), unit_of_work(session_factory) as session:
         service.respond(session, buyer.actor, settings=settings, number=number, data=Response(accept=True))

@@ -207,7 +207,7 @@ def request_transfer(
     request: Request, session: SessionDep, settings: SettingsDep, actor: FormUser, number: Number,
     credit_code: Annotated[str, Form(max_length=40)] = "", note: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    data = validate(TransferRequest, to_member_id=members.member_id_by_credit_code(session, credit_code), note=note)
+    data = validate(TransferRequest, to={"credit_code": credit_code}, note=note)
     certificate = service.request_transfer(session, actor, settings=settings, number=number, data=data)
     return _done(request, certificate.number or number, "已申请转让，等待受让方确认",
                  "transfer requested; waiting for the transferee")
@@ -219,7 +219,7 @@ def request_pledge(
     credit_code: Annotated[str, Form(max_length=40)] = "",
     contract_ref: Annotated[str, Form(max_length=400)] = "", secured_amount: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    data = validate(PledgeRequest, pledgee_member_id=members.member_id_by_credit_code(session, credit_code),
+    data = validate(PledgeRequest, pledgee={"credit_code": credit_code},
                     contract_ref=contract_ref,
                     secured_amount_fen=yuan_to_fen(secured_amount, zh="担保金额", en="secured amount"))
     certificate = service.request_pledge(session, actor, settings=settings, number=number, data=data)

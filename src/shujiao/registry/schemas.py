@@ -88,15 +88,29 @@ class CertificateChange(BaseModel):
     reason: str = Field(min_length=2, max_length=5000)
 
 
+class Counterparty(BaseModel):
+    """The other member, by id or by its 统一社会信用代码 (how organizations know each other)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    member_id: int | None = Field(None, strict=True, ge=1, le=MAX_ID)
+    credit_code: str | None = Field(None, min_length=18, max_length=18)
+
+    @model_validator(mode="after")
+    def _one(self) -> "Counterparty":
+        if (self.member_id is None) == (self.credit_code is None):
+            raise ValueError("give member_id or credit_code / 请给出会员编号或统一社会信用代码之一")
+        return self
+
+
 class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    to_member_id: int = Id
+    to: Counterparty
     note: str = Field("", max_length=5000)
 
 
 class PledgeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    pledgee_member_id: int = Id
+    pledgee: Counterparty
     # The loan or pledge contract the pledge secures (质押合同编号).
     contract_ref: str = Field(min_length=2, max_length=200)
     secured_amount_fen: int = Field(ge=0, le=10**14, strict=True)

@@ -42,6 +42,7 @@ from shujiao.registry.document import SHANGHAI, CertificateView
 from shujiao.registry.models import Application, Certificate, Document, Objection, Statement
 from shujiao.registry.schemas import (
     CERTIFICATE_STATUSES, RIGHTS, SOURCES, ApplicationCreate, ApplicationDecision, CertificateChange, CertificateRead,
+    Counterparty,
     ObjectionCreate, ObjectionResolution, PledgeRequest, Response, Revocation, StatementRead, TransferRequest,
 )
 from shujiao.registry.statement import STATEMENT_TYPE, statement_bytes
@@ -413,14 +414,15 @@ def request_transfer(session: Session, actor: Actor, *, settings: Settings, numb
                      data: TransferRequest) -> Certificate:
     now = utcnow()
     certificate = _held_free(session, actor, number, now)
-    if data.to_member_id == certificate.holder_member_id:
+    to_member_id, identity = _approved_member(session, data.to)
+    if to_member_id == certificate.holder_member_id:
         raise InvalidInput("不能转让给自己", "cannot transfer to the holder itself", code="same_member")
-    if _approved_member(session, data.to_member_id).kind == "operator":
+    if identity.kind == "operator":
         raise InvalidInput("受让方须为会员", "the transferee must be a member", code="not_a_member")
     certificate.pending_action, certificate.pending_member_id, certificate.pending_note = (
-        "transfer", data.to_member_id, data.note)
+        "transfer", to_member_id, data.note)
     _emit(session, settings, certificate, "transfer_requested",
-          {"to": _member_json(session, data.to_member_id), "note": data.note}, now)
+          {"to": _member_json(session, to_member_id), "note": data.note}, now)
     return certificate
 
 
@@ -430,26 +432,28 @@ def request_pledge(session: Session, actor: Actor, *, settings: Settings, number
     """Pledge to a financial institution member (质押登记); it takes effect when the pledgee accepts."""
     now = utcnow()
     certificate = _held_free(session, actor, number, now)
-    if _approved_member(session, data.pledgee_member_id).kind != "financial":
+    pledgee_id, identity = _approved_member(session, data.pledgee)
+    if identity.kind != "financial":
         raise InvalidInput("质权人须为金融机构会员", "the pledgee must be a financial institution member",
                            code="pledgee_not_financial")
     note = json.dumps({"contract_ref": data.contract_ref, "secured_amount_fen": data.secured_amount_fen})
     certificate.pending_action, certificate.pending_member_id, certificate.pending_note = (
-        "pledge", data.pledgee_member_id, note)
+        "pledge", pledgee_id, note)
     _emit(session, settings, certificate, "pledge_requested",
-          {"pledgee": _member_json(session, data.pledgee_member_id), "contract_ref": data.contract_ref,
+          {"pledgee": _member_json(session, pledgee_id), "contract_ref": data.contract_ref,
            "secured_amount_fen": data.secured_amount_fen}, now)
     return certificate
 
 
-def _approved_member(session: Session, member_id: int) -> members.PublicIdentity:
+def _approved_member(session: Session, counterparty: Counterparty) -> tuple[int, members.PublicIdentity]:
+    member_id = counterparty.member_id or members.member_id_by_credit_code(session, counterparty.credit_code or "")
     try:
         identity = members.public_identity(session, member_id)
     except NotFound:
         raise InvalidInput("对方会员不存在", "no such member", code="unknown_member") from None
     if identity.kind != "operator" and identity.status != "approved":
         raise InvalidInput("对方会员尚未准入", "that member is not approved", code="member_not_approved")
-    return identity
+    return member_id, identity
 
 
 @command("registry.certificate.respond")
