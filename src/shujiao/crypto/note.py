@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 import threading
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from shujiao.crypto.signing import SignatureAlgorithm, Signer, Verifier
 
 SIGNATURE_TYPES: dict[str, bytes] = {"ed25519": b"\x01", "sm2": b"\xffsm2p256v1-sm3"}
 EM_DASH = "\u2014"
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")  # control characters other than the newline
 
 
 def key_id(name: str, algorithm: SignatureAlgorithm, public_key: bytes) -> int:
@@ -111,7 +113,7 @@ def open_note(note: str, known: Iterable[NoteKey], *, remembered: VerifiedSignat
     if split < 0 or not note.endswith("\n"):
         raise NoteError("malformed note: no blank line before the signatures")
     text, signature_block = note[: split + 1], note[split + 2:]
-    if any(ord(c) < 0x20 and c != "\n" for c in note):
+    if _CONTROL.search(note):
         raise NoteError("malformed note: control characters")
     by_identity = {(k.name, k.key_id): k for k in known}
     verified: list[NoteKey] = []
