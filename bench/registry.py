@@ -187,7 +187,8 @@ def build_bundles(factory: sessionmaker[Session], settings: Settings, limit: int
     """The bundles of up to ``limit`` distinct certificates, spread over all that were issued."""
     with unit_of_work(factory) as s:
         numbers = list(s.scalars(sa.text("SELECT number FROM registry_certificate ORDER BY id")).all())
-    numbers = numbers[::max(1, -(-len(numbers) // limit))][:limit]
+    if len(numbers) > limit:
+        numbers = [numbers[i * len(numbers) // limit] for i in range(limit)]
     bundles = []
     with unit_of_work(factory) as s:
         for number in numbers:

@@ -89,7 +89,7 @@ def test_only_the_operator_decides_a_batch_and_a_batch_names_each_application_on
     with pytest.raises(PermissionDenied), unit_of_work(session_factory) as session:
         service.decide_applications(session, provider.actor, settings=settings, application_ids=ids, decision=APPROVE)
     for bad, code in [([ids[0], ids[0]], "duplicate_application"), ([], "empty_batch"),
-                      (list(range(1, service.MAX_DECISIONS_PER_BATCH + 2)), "batch_too_large")]:
+                      (list(range(1, 1002)), "batch_too_large")]:
         with pytest.raises(InvalidInput) as refused, unit_of_work(session_factory) as session:
             service.decide_applications(session, operator.actor, settings=settings, application_ids=bad,
                                         decision=APPROVE)

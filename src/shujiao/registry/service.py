@@ -740,9 +740,6 @@ def bundle(session: Session, *, settings: Settings, number: str) -> dict[str, An
     }
 
 
-MAX_DECISIONS_PER_BATCH = 1000
-
-
 @command("registry.application.decide_batch")
 def decide_applications(session: Session, actor: Actor, *, settings: Settings, application_ids: Sequence[int],
                         decision: ApplicationDecision) -> list[Application]:
@@ -751,12 +748,13 @@ def decide_applications(session: Session, actor: Actor, *, settings: Settings, a
     it (same checks, its own audit record, its certificates signed and logged), and one record names
     the batch; if any of them cannot be decided so, none is (the transaction rolls back)."""
     require_operator(actor)
+    most = 1000  # one transaction holds every row lock and every signature until it commits
     ids = list(application_ids)
     if not ids:
         raise InvalidInput("未指定登记申请", "no applications given", code="empty_batch")
-    if len(ids) > MAX_DECISIONS_PER_BATCH:
-        raise InvalidInput(f"一次最多处理 {MAX_DECISIONS_PER_BATCH} 件申请",
-                           f"at most {MAX_DECISIONS_PER_BATCH} applications at a time", code="batch_too_large")
+    if len(ids) > most:
+        raise InvalidInput(f"一次最多处理 {most} 件申请", f"at most {most} applications at a time",
+                           code="batch_too_large")
     if len(set(ids)) != len(ids):
         raise InvalidInput("申请重复", "an application appears twice", code="duplicate_application")
     # Lock them all up front, in id order (so that two overlapping batches cannot deadlock).
