@@ -127,7 +127,8 @@ def tampered(bundle, other):  # type: ignore[no-untyped-def]
     return cases
 
 
-def test_with_warm_caches_every_tampered_bundle_still_fails(session_factory, settings, world):  # type: ignore[no-untyped-def]
+def test_with_warm_caches_every_tampered_bundle_still_fails(
+        session_factory, settings, world):  # type: ignore[no-untyped-def]
     operator, provider, dataset_id = world
     ids = ready(session_factory, settings, provider, dataset_id, 3)
     with unit_of_work(session_factory) as session:
@@ -136,7 +137,6 @@ def test_with_warm_caches_every_tampered_bundle_still_fails(session_factory, set
         numbers = [n for i in ids for n in service.certificates_of_application(session, application_id=i)]
         bundles = [service.bundle(session, settings=settings, number=n) for n in numbers]
     keys_document = bundles[0]["keys"]
-    assert len({b["log"]["proof"][0] if b["log"]["proof"] else "" for b in bundles}) >= 1
     assert len({b["log"]["checkpoint"] for b in bundles}) == 1  # they share the checkpoint that covers them all
 
     statement.clear_caches()
