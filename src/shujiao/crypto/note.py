@@ -13,7 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ from shujiao.crypto.signing import SignatureAlgorithm, Signer, Verifier
 
 SIGNATURE_TYPES: dict[str, bytes] = {"ed25519": b"\x01", "sm2": b"\xffsm2p256v1-sm3"}
 EM_DASH = "\u2014"
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")  # control characters other than the newline
 
 
 def key_id(name: str, algorithm: SignatureAlgorithm, public_key: bytes) -> int:
@@ -66,13 +70,50 @@ class VerifiedNote:
     verified_by: tuple[NoteKey, ...]
 
 
-def open_note(note: str, known: Iterable[NoteKey]) -> VerifiedNote:
-    """Return the text if at least one known key signed it and no known key's signature fails."""
+class VerifiedSignatures:
+    """Signatures that verified, remembered so that a verifier checking many proofs against the
+    same signed checkpoint verifies its signatures once (as Certificate Transparency clients keep
+    the STHs they verified). An entry is the verifier object itself (held, so it is the same public
+    key), the exact signature bytes and the exact signed bytes: anything else — another note,
+    another signature, another key — is a miss and is verified in full. Failures are never
+    remembered. Bounded: the oldest entries go first."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._maxsize = maxsize
+        self._ok: OrderedDict[tuple[Verifier, bytes, bytes], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, verifier: Verifier, signature: bytes, data: bytes) -> bool:
+        entry = (verifier, bytes(signature), bytes(data))
+        with self._lock:
+            if entry in self._ok:
+                self._ok.move_to_end(entry)
+                return True
+        if not verifier.verify(signature, data):
+            return False
+        with self._lock:
+            self._ok[entry] = None
+            while len(self._ok) > self._maxsize:
+                self._ok.popitem(last=False)
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ok.clear()
+
+    def __len__(self) -> int:
+        return len(self._ok)
+
+
+def open_note(note: str, known: Iterable[NoteKey], *, remembered: VerifiedSignatures | None = None) -> VerifiedNote:
+    """Return the text if at least one known key signed it and no known key's signature fails.
+    With ``remembered``, a signature already verified over these exact bytes by this exact
+    verifier is not verified again (every other check still runs)."""
     split = note.rfind("\n\n")
     if split < 0 or not note.endswith("\n"):
         raise NoteError("malformed note: no blank line before the signatures")
     text, signature_block = note[: split + 1], note[split + 2:]
-    if any(ord(c) < 0x20 and c != "\n" for c in note):
+    if _CONTROL.search(note):
         raise NoteError("malformed note: control characters")
     by_identity = {(k.name, k.key_id): k for k in known}
     verified: list[NoteKey] = []
@@ -89,7 +130,9 @@ def open_note(note: str, known: Iterable[NoteKey]) -> VerifiedNote:
         key = by_identity.get((parts[1], struct.unpack(">I", raw[:4])[0]))
         if key is None:
             continue  # signatures from unknown keys are ignored (signed-note spec)
-        if not key.verifier.verify(raw[4:], text.encode()):
+        ok = (remembered.verify(key.verifier, raw[4:], text.encode()) if remembered is not None
+              else key.verifier.verify(raw[4:], text.encode()))
+        if not ok:
             raise NoteError(f"signature by {key.name} ({key.key_id:08x}) does not verify")
         verified.append(key)
     if not verified:

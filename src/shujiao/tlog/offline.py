@@ -15,6 +15,7 @@ Key file: the JSON of ``GET /api/v1/keys`` (or ``log.json`` of an export).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import struct
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from typing import Any
 
 from shujiao.crypto import note
 from shujiao.crypto.hashing import hash_named
-from shujiao.crypto.signing import SIGNATURE_ALGORITHMS, load_verifier
+from shujiao.crypto.signing import SIGNATURE_ALGORITHMS, Verifier, load_verifier
 from shujiao.tlog import checkpoint as checkpoint_format
 from shujiao.tlog import merkle
 from shujiao.tlog.verify import SignedCheckpoint
@@ -32,10 +33,19 @@ from shujiao.tlog.verify import SignedCheckpoint
 NODE_RECORD = struct.Struct(">Q32s")
 
 
+@functools.lru_cache(maxsize=64)
+def cached_verifier(algorithm: str, public_pem: str) -> Verifier:
+    """``load_verifier``, parsed once per process for each (algorithm, PEM text): a verifier holds
+    only the public key the text names, so the same text always gives the same verifier. A key
+    document is read for every bundle checked, and parsing its PEM (SM2 especially) costs more
+    than a hash-based proof. Errors are not cached: a bad PEM raises every time."""
+    return load_verifier(algorithm, public_pem)  # type: ignore[arg-type]
+
+
 def keys_from_document(document: dict[str, Any]) -> list[note.NoteKey]:
     found = []
     for entry in document.get("keys", []):
-        verifier = load_verifier(entry["algorithm"], entry["public_pem"])
+        verifier = cached_verifier(entry["algorithm"], entry["public_pem"])
         found.append(note.NoteKey(entry["note_name"], int(entry["note_key_id"]), verifier))
     return found
 
@@ -68,13 +78,17 @@ def _canonical_b64decode(text: str) -> bytes:
     return value
 
 
-def verify_bundle(bundle: dict[str, Any], keys: list[note.NoteKey]) -> BundleResult:
+def verify_bundle(bundle: dict[str, Any], keys: list[note.NoteKey], *,
+                  remembered: note.VerifiedSignatures | None = None) -> BundleResult:
+    """Leaf → inclusion proof → signed checkpoint. ``remembered`` lets many bundles that share a
+    checkpoint verify its signatures once (``note.VerifiedSignatures``); the leaf hash and the
+    inclusion proof are checked in full every time."""
     try:
         hash_ = hash_named(bundle["hash"])
         index, tree_size = int(bundle["index"]), int(bundle["tree_size"])
         proof = [_canonical_b64decode(p) for p in bundle["proof"]]
         leaf_hash = _canonical_b64decode(bundle["leaf_hash"])
-        signed = note.open_note(bundle["checkpoint"], keys)
+        signed = note.open_note(bundle["checkpoint"], keys, remembered=remembered)
         head = checkpoint_format.parse(signed.text)
     except (KeyError, TypeError, ValueError) as exc:
         return BundleResult(False, f"unusable bundle: {exc}")
