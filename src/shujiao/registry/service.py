@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -218,10 +218,59 @@ def resolve_objection(session: Session, actor: Actor, *, objection_id: int, data
     return objection
 
 
+def _objection_counts(session: Session, application_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts = {i: {"open": 0, "upheld": 0, "dismissed": 0} for i in application_ids}
+    for application_id, status, n in session.execute(
+            select(Objection.application_id, Objection.status, func.count())
+            .where(Objection.application_id.in_(application_ids))
+            .group_by(Objection.application_id, Objection.status)):
+        counts[application_id][status] = n
+    return counts
+
+
 @query
 def objection_counts(session: Session, *, application_id: int) -> dict[str, int]:
-    rows = session.scalars(select(Objection.status).where(Objection.application_id == application_id)).all()
-    return {status: rows.count(status) for status in ("open", "upheld", "dismissed")}
+    return _objection_counts(session, [application_id])[application_id]
+
+
+def _refuse_unless_decidable(application: Application, counts: dict[str, int], decision: ApplicationDecision,
+                             now: dt.datetime) -> None:
+    if application.status != "publicity":
+        raise Conflict("申请不在公示审核阶段", f"application {application.id} is {application.status}",
+                       code="bad_state")
+    if decision.decision != "approve":
+        return
+    if counts["open"]:
+        raise Conflict("尚有未处理的异议，处理后方可批准", f"{counts['open']} objection(s) not yet resolved",
+                       code="objections_open")
+    if counts["upheld"]:
+        raise Conflict("异议成立，只能驳回", "an objection was upheld; the application can only be rejected",
+                       code="objection_upheld")
+    if application.publicity_ends_at is not None and now < application.publicity_ends_at:
+        raise Conflict("公示期未满", f"the comment period ends at {application.publicity_ends_at.isoformat()}",
+                       code="publicity_not_over")
+    if application.duplicate_flag and not decision.duplicate_reviewed:
+        raise Conflict("该数据指纹已被其他主体登记，须核查后确认",
+                       "the fingerprint is registered by another holder; "
+                       "confirm duplicate_reviewed after checking", code="duplicate_fingerprint")
+
+
+def _decide(session: Session, settings: Settings, applications: Sequence[Application],
+            decision: ApplicationDecision) -> None:
+    """Decide locked applications: every check first, then the changes — so that a batch is
+    decided whole or not at all — with one record per application and the certificates issued."""
+    now = utcnow()
+    counts = _objection_counts(session, [a.id for a in applications])
+    for application in applications:
+        _refuse_unless_decidable(application, counts[application.id], decision, now)
+    for application in applications:
+        application.status = "approved" if decision.decision == "approve" else "rejected"
+        application.decision_reason, application.decided_at = decision.reason, now
+        audit.record(session, subject_type="registry_application", subject_id=application.id, change={
+            "status": {"from": "publicity", "to": application.status}, "reason": decision.reason,
+            "duplicate_reviewed": decision.duplicate_reviewed})
+    if decision.decision == "approve":
+        _issue(session, settings, [(a, right) for a in applications for right in json.loads(a.rights_json)], now)
 
 
 @command("registry.application.decide")
@@ -232,52 +281,41 @@ def decide_application(session: Session, actor: Actor, *, settings: Settings, ap
     application = session.scalar(select(Application).where(Application.id == application_id).with_for_update())
     if application is None:
         raise not_found("登记申请", "application")
-    if application.status != "publicity":
-        raise Conflict("申请不在公示审核阶段", f"the application is {application.status}", code="bad_state")
-    now = utcnow()
-    if decision.decision == "approve":
-        counts = objection_counts(session, application_id=application.id)
-        if counts["open"]:
-            raise Conflict("尚有未处理的异议，处理后方可批准", f"{counts['open']} objection(s) not yet resolved",
-                           code="objections_open")
-        if counts["upheld"]:
-            raise Conflict("异议成立，只能驳回", "an objection was upheld; the application can only be rejected",
-                           code="objection_upheld")
-        if application.publicity_ends_at is not None and now < application.publicity_ends_at:
-            raise Conflict("公示期未满", f"the comment period ends at {application.publicity_ends_at.isoformat()}",
-                           code="publicity_not_over")
-        if application.duplicate_flag and not decision.duplicate_reviewed:
-            raise Conflict("该数据指纹已被其他主体登记，须核查后确认",
-                           "the fingerprint is registered by another holder; "
-                           "confirm duplicate_reviewed after checking", code="duplicate_fingerprint")
-    application.status = "approved" if decision.decision == "approve" else "rejected"
-    application.decision_reason, application.decided_at = decision.reason, now
-    session.flush()
-    audit.record(session, subject_type="registry_application", subject_id=application.id, change={
-        "status": {"from": "publicity", "to": application.status}, "reason": decision.reason,
-        "duplicate_reviewed": decision.duplicate_reviewed})
-    if application.status == "approved":
-        for right in json.loads(application.rights_json):
-            _issue(session, settings, application, right, now)
+    _decide(session, settings, [application], decision)
     return application
 
 
 # --- certificates: signed statements ------------------------------------------------------------
 
+# Looked up once per session (one request or one unit of work, so one transaction): a batch of
+# approvals signs with the same key and names the same holders many times.
+_SIGNER = "shujiao.registry.signer"
+_IDENTITIES = "shujiao.registry.identities"
+
+
+def _signer(session: Session, settings: Settings) -> crypto.ActiveSigner:
+    if _SIGNER not in session.info:
+        session.info[_SIGNER] = crypto.active_signers(session, settings)[0]
+    return session.info[_SIGNER]
+
+
 def _member_json(session: Session, member_id: int | None) -> dict[str, Any] | None:
     if member_id is None:
         return None
-    identity = members.public_identity(session, member_id)
-    return {"member_id": member_id, "name": identity.name, "credit_code": identity.credit_code}
+    known = session.info.setdefault(_IDENTITIES, {})
+    if member_id not in known:
+        identity = members.public_identity(session, member_id)
+        known[member_id] = {"member_id": member_id, "name": identity.name, "credit_code": identity.credit_code}
+    return known[member_id]
 
 
 def _emit(session: Session, settings: Settings, certificate: Certificate, event: str, detail: dict[str, Any],
-          now: dt.datetime) -> Statement:
+          now: dt.datetime, *, first: bool = False) -> Statement:
     """Sign the certificate's new state and log it: one statement row and one audit record."""
-    previous = session.scalar(select(Statement).where(Statement.certificate_id == certificate.id)
-                              .order_by(Statement.seq.desc()).limit(1))
+    previous = None if first else session.scalar(
+        select(Statement).where(Statement.certificate_id == certificate.id).order_by(Statement.seq.desc()).limit(1))
     hash_ = suite_hash(settings)
-    signer = crypto.active_signers(session, settings)[0]
+    signer = _signer(session, settings)
     document = {
         "type": STATEMENT_TYPE, "exchange": settings.registry.exchange_name, "number": certificate.number,
         "seq": (previous.seq + 1) if previous else 1, "event": event, "at": now, "status": certificate.status,
@@ -297,7 +335,6 @@ def _emit(session: Session, settings: Settings, certificate: Certificate, event:
                     signature=signature, key_id=signer.key.id, created_at=now)
     session.add(row)
     certificate.updated_at = now
-    session.flush()
     audit.record(session, subject_type="certificate", subject_id=certificate.number, change={
         "statement": row.body, "signature": base64.b64encode(signature).decode(), "key_id": signer.key.id})
     return row
@@ -310,22 +347,26 @@ def _years_later(moment: dt.datetime, years: int) -> dt.datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _issue(session: Session, settings: Settings, application: Application, right: str, now: dt.datetime) -> Certificate:
-    certificate = Certificate(
+def _issue(session: Session, settings: Settings, grants: list[tuple[Application, str]],
+           now: dt.datetime) -> list[Certificate]:
+    """One certificate per (application, right), inserted together, then numbered and signed."""
+    certificates = [Certificate(
         application_id=application.id, holder_member_id=application.member_id, right_type=right,
         subject_type=application.subject_type, subject_id=application.subject_id, dataset_id=application.dataset_id,
         title=application.title, description=application.description, source=application.source,
         content_sha256=application.content_sha256, schema_fingerprint=application.schema_fingerprint,
         valid_from=now, valid_until=_years_later(now, application.validity_years),
         issued_at=now, status="valid", version=1, updated_at=now,
-    )
-    session.add(certificate)
-    session.flush()  # the row id is the number's sequence
+    ) for application, right in grants]
+    session.add_all(certificates)
+    session.flush()  # the row ids are the numbers' sequences
     beijing_year = (now + dt.timedelta(hours=8)).year
-    certificate.number = str(numbers.CertificateNumber(settings.registry.exchange_code, beijing_year, right,
-                                                       certificate.id))
-    _emit(session, settings, certificate, "issued", {"application_id": application.id}, now)
-    return certificate
+    for certificate in certificates:
+        certificate.number = str(numbers.CertificateNumber(settings.registry.exchange_code, beijing_year,
+                                                           certificate.right_type, certificate.id))
+        _emit(session, settings, certificate, "issued", {"application_id": certificate.application_id}, now,
+              first=True)
+    return certificates
 
 
 def _certificate_for_update(session: Session, number: str) -> Certificate:
@@ -767,10 +808,13 @@ def decide_applications(session: Session, actor: Actor, *, settings: Settings, a
     if len(set(ids)) != len(ids):
         raise InvalidInput("申请重复", "an application appears twice", code="duplicate_application")
     # Lock them all up front, in id order (so that two overlapping batches cannot deadlock).
-    session.scalars(select(Application.id).where(Application.id.in_(ids)).order_by(Application.id)
-                    .with_for_update()).all()
-    decided = [decide_application(session, actor, settings=settings, application_id=application_id,
-                                  decision=decision) for application_id in ids]
+    locked = {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids))
+                                               .order_by(Application.id).with_for_update())}
+    missing = [i for i in ids if i not in locked]
+    if missing:
+        raise not_found(f"登记申请 {missing[0]} ", f"application {missing[0]}")
+    decided = [locked[i] for i in ids]
+    _decide(session, settings, decided, decision)
     audit.record(session, subject_type="registry_application", subject_id="*", change={
         "batch": {"decision": decision.decision, "reason": decision.reason,
                   "duplicate_reviewed": decision.duplicate_reviewed, "application_ids": ids}})
