@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -309,9 +309,15 @@ def _member_json(session: Session, member_id: int | None) -> dict[str, Any] | No
     return known[member_id]
 
 
+_INSERT_STATEMENTS = insert(Statement.__table__)
+
+
 def _emit(session: Session, settings: Settings, certificate: Certificate, event: str, detail: dict[str, Any],
-          now: dt.datetime, *, first: bool = False) -> Statement:
-    """Sign the certificate's new state and log it: one statement row and one audit record."""
+          now: dt.datetime, *, first: bool = False, store: bool = True) -> dict[str, Any]:
+    """Sign the certificate's new state and log it: one statement row and one audit record.
+
+    With ``store=False`` the row is returned for the caller to insert with others in one
+    statement (the ORM would insert rows with a binary column one by one)."""
     previous = None if first else session.scalar(
         select(Statement).where(Statement.certificate_id == certificate.id).order_by(Statement.seq.desc()).limit(1))
     hash_ = suite_hash(settings)
@@ -329,14 +335,15 @@ def _emit(session: Session, settings: Settings, certificate: Certificate, event:
         "detail": detail, "key_id": signer.key.id,
         "previous": f"{hash_.name}:{hash_.digest(previous.body.encode()).hex()}" if previous else "",
     }
-    body = statement_bytes(document)
-    signature = signer.signer.sign(body)
-    row = Statement(certificate_id=certificate.id, seq=document["seq"], event=event, body=body.decode("utf-8"),
-                    signature=signature, key_id=signer.key.id, created_at=now)
-    session.add(row)
+    body = statement_bytes(document).decode("utf-8")
+    signature = signer.signer.sign(body.encode("utf-8"))
+    row = {"certificate_id": certificate.id, "seq": document["seq"], "event": event, "body": body,
+           "signature": signature, "key_id": signer.key.id, "created_at": now}
     certificate.updated_at = now
     audit.record(session, subject_type="certificate", subject_id=certificate.number, change={
-        "statement": row.body, "signature": base64.b64encode(signature).decode(), "key_id": signer.key.id})
+        "statement": body, "signature": base64.b64encode(signature).decode(), "key_id": signer.key.id})
+    if store:
+        session.execute(_INSERT_STATEMENTS, [row])
     return row
 
 
@@ -361,11 +368,13 @@ def _issue(session: Session, settings: Settings, grants: list[tuple[Application,
     session.add_all(certificates)
     session.flush()  # the row ids are the numbers' sequences
     beijing_year = (now + dt.timedelta(hours=8)).year
+    statements = []
     for certificate in certificates:
         certificate.number = str(numbers.CertificateNumber(settings.registry.exchange_code, beijing_year,
                                                            certificate.right_type, certificate.id))
-        _emit(session, settings, certificate, "issued", {"application_id": certificate.application_id}, now,
-              first=True)
+        statements.append(_emit(session, settings, certificate, "issued",
+                                {"application_id": certificate.application_id}, now, first=True, store=False))
+    session.execute(_INSERT_STATEMENTS, statements)
     return certificates
 
 
