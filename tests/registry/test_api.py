@@ -221,3 +221,27 @@ def test_the_counterparty_is_named_by_id_or_credit_code_never_both(client, sessi
                            json={"to": {"credit_code": other_member["credit_code"]}})
     assert response.status_code == 200, response.text
     assert response.json()["pending_member_name"] == other_member["name"]
+
+
+def test_the_operator_decides_many_applications_at_once_all_or_none(client, session_factory, parties):  # type: ignore[no-untyped-def]
+    operator, provider, other = parties
+    ids = []
+    for _ in range(3):
+        application_id, _ = _application(client, provider)
+        assert client.post(f"/api/v1/registrations/{application_id}/submit", headers=provider).status_code == 200
+        end_publicity(session_factory, application_id)
+        ids.append(application_id)
+    draft_id, _ = _application(client, provider)  # not submitted: cannot be decided
+    assert_error(client.post("/api/v1/registrations/decisions", headers=other,
+                             json={"application_ids": ids, "decision": "approve"}), 403)
+    assert_error(client.post("/api/v1/registrations/decisions", headers=operator,
+                             json={"application_ids": [*ids, draft_id], "decision": "approve"}), 409, "bad_state")
+    assert [a["status"] for a in client.get("/api/v1/registrations/mine", headers=provider).json()] == [
+        "draft", "publicity", "publicity", "publicity"]  # nothing changed
+    assert_error(client.post("/api/v1/registrations/decisions", headers=operator,
+                             json={"application_ids": [], "decision": "approve"}), 422)
+    response = client.post("/api/v1/registrations/decisions", headers=operator,
+                           json={"application_ids": ids, "decision": "approve"})
+    assert response.status_code == 200, response.text
+    assert [a["status"] for a in response.json()] == ["approved"] * 3
+    assert len(client.get("/api/v1/certificates/mine", headers=provider).json()) == 3

@@ -13,9 +13,9 @@ from shujiao.members import service as members
 from shujiao.registry import document, service
 from shujiao.registry.models import Application
 from shujiao.registry.schemas import (
-    ApplicationCreate, ApplicationDecision, ApplicationDetail, ApplicationRead, CertificateChange, CertificateRead,
-    DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution, PledgeRequest, Revocation,
-    TransferRequest,
+    ApplicationCreate, ApplicationDecision, ApplicationDetail, ApplicationRead, BatchDecision, CertificateChange,
+    CertificateRead, DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution, PledgeRequest,
+    Revocation, TransferRequest,
 )
 from shujiao.registry.schemas import Response as Answer
 
@@ -126,6 +126,16 @@ def decide_application(session: SessionDep, settings: SettingsDep, actor: Curren
     application = service.decide_application(session, actor, settings=settings, application_id=application_id,
                                              decision=data)
     return _detail(session, actor, application)
+
+
+@router.post("/registrations/decisions", response_model=list[ApplicationRead])
+def decide_applications(session: SessionDep, settings: SettingsDep, actor: CurrentActor,
+                        data: BatchDecision) -> list[ApplicationRead]:
+    """One decision for many applications in one transaction (all or none), e.g. a data bureau's
+    hundreds of public resources."""
+    decided = service.decide_applications(session, actor, settings=settings, application_ids=data.application_ids,
+                                          decision=ApplicationDecision(**data.model_dump(exclude={"application_ids"})))
+    return _public(session, decided)
 
 
 @router.get("/certificates/mine", response_model=list[CertificateRead])

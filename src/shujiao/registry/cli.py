@@ -76,15 +76,16 @@ def applications() -> None:
 
 
 @cert_app.command("approve")
-def approve(application_id: int, duplicate_reviewed: bool = typer.Option(False, "--duplicate-reviewed"),
+def approve(application_ids: list[int], duplicate_reviewed: bool = typer.Option(False, "--duplicate-reviewed"),
             reason: str = typer.Option("")) -> None:
-    """Approve an application after its comment period: one certificate per right claimed."""
+    """Approve applications after their comment period (several: one transaction, all or none):
+    one certificate per right claimed."""
     with transaction() as session:
-        service.decide_application(session, SYSTEM, settings=settings(), application_id=application_id,
-                                   decision=ApplicationDecision(decision="approve", reason=reason,
-                                                                duplicate_reviewed=duplicate_reviewed))
-        numbers = service.certificates_of_application(session, application_id=application_id)
-    typer.echo("issued 已发证: " + ", ".join(numbers))
+        service.decide_applications(session, SYSTEM, settings=settings(), application_ids=application_ids,
+                                    decision=ApplicationDecision(decision="approve", reason=reason,
+                                                                 duplicate_reviewed=duplicate_reviewed))
+        issued = [n for i in application_ids for n in service.certificates_of_application(session, application_id=i)]
+    typer.echo("issued 已发证: " + ", ".join(issued))
 
 
 @cert_app.command("reject")

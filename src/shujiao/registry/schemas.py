@@ -79,6 +79,16 @@ class ApplicationDecision(BaseModel):
         return self
 
 
+class BatchDecision(ApplicationDecision):
+    application_ids: list[int] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _ids(self) -> "BatchDecision":
+        if any(not (1 <= i <= MAX_ID) for i in self.application_ids):
+            raise ValueError("application ids are positive integers / 申请编号须为正整数")
+        return self
+
+
 class CertificateChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str | None = Field(None, min_length=2, max_length=200)
