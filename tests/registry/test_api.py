@@ -153,7 +153,9 @@ def test_a_pending_applications_documents_are_its_applicants_and_the_operators_o
         "objector_name": "王五", "contact": "wang@example.cn", "reason": "我方为该数据的采集方"})
     assert objection.status_code == 201, objection.text
     mine = client.get(f"/api/v1/registrations/{application_id}", headers=provider).json()
-    assert [o["reason"] for o in mine["objections"]] == ["我方为该数据的采集方"]
+    assert [(o["reason"], o["contact"]) for o in mine["objections"]] == [("我方为该数据的采集方", "")]
+    seen_by_operator = client.get(f"/api/v1/registrations/{application_id}", headers=operator).json()
+    assert seen_by_operator["objections"][0]["contact"] == "wang@example.cn"
 
 
 def test_bad_input_is_a_clear_4xx(client, session_factory, parties):  # type: ignore[no-untyped-def]

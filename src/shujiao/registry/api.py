@@ -45,6 +45,9 @@ def _detail(session: Session, actor: Actor, application: Application) -> Applica
                       for d in service.documents(session, actor, application_id=application.id)]
     item.objections = [ObjectionRead.model_validate(o)
                        for o in service.objections(session, actor, application_id=application.id)]
+    if not actor.is_operator:  # the objector's contact is for the exchange, not for the applicant
+        for objection in item.objections:
+            objection.contact = ""
     item.certificates = service.certificates_of_application(session, application_id=application.id)
     return item
 
