@@ -247,3 +247,27 @@ def test_the_operator_decides_many_applications_at_once_all_or_none(client, sess
     assert response.status_code == 200, response.text
     assert [a["status"] for a in response.json()] == ["approved"] * 3
     assert len(client.get("/api/v1/certificates/mine", headers=provider).json()) == 3
+
+
+def test_a_malformed_bundle_is_refused_with_a_reason_never_a_crash(client, session_factory, parties):  # type: ignore[no-untyped-def]
+    operator, provider, _ = parties
+    number = _certificate(client, session_factory, operator, provider)
+    bundle = client.get(f"/api/v1/certificates/{number}/bundle").json()
+    keys = client.get("/api/v1/keys").json()
+    statement = json.loads(bundle["statement"])
+    odd_values = [None, 0, 1.5, True, "", "x", [], {}, [1], {"a": 1}]
+    variants = [dict(bundle, **{field: value}) for field in bundle for value in odd_values]
+    variants += [dict(bundle, log=dict(bundle["log"], **{field: value}))
+                 for field in bundle["log"] for value in odd_values]
+    variants += [dict(bundle, statement=json.dumps(dict(statement, **{field: value}), ensure_ascii=False,
+                                                   sort_keys=True, separators=(",", ":")))
+                 for field in ("seq", "valid_until", "status") for value in odd_values]
+    variants += [dict(bundle, keys={"keys": [dict(k, public_pem="not a key") for k in keys["keys"]]}),
+                 dict(bundle, keys={"keys": [{"id": bundle["key_id"]}]}), [], "bundle", 7]
+    for variant in variants:
+        for pinned in (None, keys):
+            check = verify_bundle(variant, pinned)  # never raises
+            only_keys_differ = (isinstance(variant, dict) and variant.keys() == bundle.keys()
+                                and all(variant[k] == bundle[k] for k in bundle if k != "keys"))
+            assert check.ok == (only_keys_differ and pinned is keys), (variant, check.problems)
+            assert check.ok or check.problems

@@ -109,6 +109,8 @@ def open_note(note: str, known: Iterable[NoteKey], *, remembered: VerifiedSignat
     """Return the text if at least one known key signed it and no known key's signature fails.
     With ``remembered``, a signature already verified over these exact bytes by this exact
     verifier is not verified again (every other check still runs)."""
+    if not isinstance(note, str):
+        raise ValueError("a signed note is text")
     split = note.rfind("\n\n")
     if split < 0 or not note.endswith("\n"):
         raise NoteError("malformed note: no blank line before the signatures")

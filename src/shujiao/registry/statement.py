@@ -100,15 +100,24 @@ def verify_bundle(bundle: Any, keys_document: dict[str, Any] | None = None) -> B
         statement = {}
     elif statement.get("number") != number or statement.get("key_id") != key_id:
         problems.append("the statement names another certificate or key than the bundle")
-    if text.encode("utf-8") != statement_bytes(statement):
+    try:
+        canonical_form = text.encode("utf-8") == statement_bytes(statement)
+    except (TypeError, ValueError):  # e.g. a float, which statements never hold
+        canonical_form = False
+    if not canonical_form:
         problems.append("the statement is not in canonical form")
 
     if key_entry is None:
         problems.append(f"key {key_id} is not among the exchange's keys")
     else:
-        verifier = tlog_offline.cached_verifier(key_entry["algorithm"], key_entry["public_pem"])
-        if not verifier.verify(signature, text.encode("utf-8")):
-            problems.append("the exchange's signature over the statement does not verify")
+        try:
+            verifier = tlog_offline.cached_verifier(key_entry["algorithm"], key_entry["public_pem"])
+            verified = verifier.verify(signature, text.encode("utf-8"))
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"key {key_id} is unusable: {exc!r}")
+        else:
+            if not verified:
+                problems.append("the exchange's signature over the statement does not verify")
 
     log_message = ""
     if not isinstance(log, dict) or log.get("leaf") is None:

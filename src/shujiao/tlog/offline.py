@@ -78,6 +78,12 @@ def _canonical_b64decode(text: str) -> bytes:
     return value
 
 
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:  # not bool, not 1.5 (which int() would take as 1)
+        raise TypeError(f"not a whole number: {value!r}")
+    return value
+
+
 def verify_bundle(bundle: dict[str, Any], keys: list[note.NoteKey], *,
                   remembered: note.VerifiedSignatures | None = None) -> BundleResult:
     """Leaf → inclusion proof → signed checkpoint. ``remembered`` lets many bundles that share a
@@ -85,7 +91,9 @@ def verify_bundle(bundle: dict[str, Any], keys: list[note.NoteKey], *,
     inclusion proof are checked in full every time."""
     try:
         hash_ = hash_named(bundle["hash"])
-        index, tree_size = int(bundle["index"]), int(bundle["tree_size"])
+        index, tree_size = _count(bundle["index"]), _count(bundle["tree_size"])
+        if not isinstance(bundle["proof"], list) or not isinstance(bundle.get("leaf", ""), (str, type(None))):
+            raise TypeError("proof must be a list and leaf a string")
         proof = [_canonical_b64decode(p) for p in bundle["proof"]]
         leaf_hash = _canonical_b64decode(bundle["leaf_hash"])
         signed = note.open_note(bundle["checkpoint"], keys, remembered=remembered)
