@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -354,28 +354,41 @@ def _years_later(moment: dt.datetime, years: int) -> dt.datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _issue(session: Session, settings: Settings, grants: list[tuple[Application, str]],
-           now: dt.datetime) -> list[Certificate]:
-    """One certificate per (application, right), inserted together, then numbered and signed."""
-    certificates = [Certificate(
-        application_id=application.id, holder_member_id=application.member_id, right_type=right,
-        subject_type=application.subject_type, subject_id=application.subject_id, dataset_id=application.dataset_id,
-        title=application.title, description=application.description, source=application.source,
-        content_sha256=application.content_sha256, schema_fingerprint=application.schema_fingerprint,
-        valid_from=now, valid_until=_years_later(now, application.validity_years),
-        issued_at=now, status="valid", version=1, updated_at=now,
-    ) for application, right in grants]
-    session.add_all(certificates)
-    session.flush()  # the row ids are the numbers' sequences
+def _new_certificate_ids(session: Session, count: int) -> list[int]:
+    """Row ids for certificates about to be inserted, so that each row carries its number from the
+    start: from the id sequence on PostgreSQL; on SQLite, after the largest id — safe because every
+    transaction there begins IMMEDIATE, holding the one write lock (``db._configure_sqlite``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('registry_certificate', 'id')) FROM generate_series(1, :n)"),
+            {"n": count}))
+    largest = session.scalar(select(func.coalesce(func.max(Certificate.id), 0)))
+    return list(range(largest + 1, largest + 1 + count))
+
+
+_INSERT_CERTIFICATES = insert(Certificate.__table__)
+
+
+def _issue(session: Session, settings: Settings, grants: list[tuple[Application, str]], now: dt.datetime) -> None:
+    """One certificate per (application, right), inserted together with its number, and signed."""
     beijing_year = (now + dt.timedelta(hours=8)).year
-    statements = []
-    for certificate in certificates:
-        certificate.number = str(numbers.CertificateNumber(settings.registry.exchange_code, beijing_year,
-                                                           certificate.right_type, certificate.id))
-        statements.append(_emit(session, settings, certificate, "issued",
-                                {"application_id": certificate.application_id}, now, first=True, store=False))
+    rows = [{
+        "id": certificate_id, "application_id": application.id, "holder_member_id": application.member_id,
+        "right_type": right, "subject_type": application.subject_type, "subject_id": application.subject_id,
+        "dataset_id": application.dataset_id, "title": application.title, "description": application.description,
+        "source": application.source, "content_sha256": application.content_sha256,
+        "schema_fingerprint": application.schema_fingerprint, "valid_from": now,
+        "valid_until": _years_later(now, application.validity_years), "issued_at": now, "status": "valid",
+        "version": 1, "pledgee_member_id": None, "pending_action": None, "pending_member_id": None,
+        "pending_note": "", "updated_at": now,
+        "number": str(numbers.CertificateNumber(settings.registry.exchange_code, beijing_year, right, certificate_id)),
+    } for (application, right), certificate_id in zip(grants, _new_certificate_ids(session, len(grants)),
+                                                      strict=True)]
+    session.execute(_INSERT_CERTIFICATES, rows)
+    # Each statement is built from the row as inserted (a detached object: nothing more to write).
+    statements = [_emit(session, settings, Certificate(**row), "issued", {"application_id": row["application_id"]},
+                        now, first=True, store=False) for row in rows]
     session.execute(_INSERT_STATEMENTS, statements)
-    return certificates
 
 
 def _certificate_for_update(session: Session, number: str) -> Certificate:
