@@ -24,7 +24,7 @@ from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
 from shujiao.registry import service as registry
-from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Counterparty, PledgeRequest, Response
+from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Answer, Counterparty, PledgeRequest
 
 OPERATOR = ("operator", "operator-demo-123")
 PROVIDER = ("provider", "provider-demo-123")
@@ -147,7 +147,7 @@ def load_demo(settings: Settings) -> None:
         registry.request_pledge(session, _actor(session, PROVIDER[0]), settings=settings, number=number,
                                 data=PledgeRequest(pledgee=Counterparty(member_id=bank_actor.member_id),
                                                    contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
-        registry.respond(session, bank_actor, settings=settings, number=number, data=Response(accept=True))
+        registry.respond(session, bank_actor, settings=settings, number=number, data=Answer(accept=True))
     typer.echo("demo data loaded")
     _print_logins()
 

@@ -21,8 +21,8 @@ from shujiao.listing.schemas import ProductCreate, Review
 from shujiao.registry import numbers, service
 from shujiao.registry.models import Application, Certificate
 from shujiao.registry.schemas import (
-    ApplicationCreate, ApplicationDecision, CertificateChange, Counterparty, ObjectionCreate, ObjectionResolution, PledgeRequest,
-    Response, Revocation, TransferRequest,
+    Answer, ApplicationCreate, ApplicationDecision, CertificateChange, Counterparty, ObjectionCreate,
+    ObjectionResolution, PledgeRequest, Revocation, TransferRequest,
 )
 from shujiao.tlog import service as tlog
 from tests.factories import ALL_CHECKED, make_dataset, make_member, make_operator
@@ -118,10 +118,10 @@ def test_the_full_life_transfer_pledge_release_revoke_each_signed_and_chained(
         service.request_transfer(session, provider.actor, settings=settings, number=number,
                                  data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
     with pytest.raises(PermissionDenied), unit_of_work(session_factory) as session:
-        service.respond(session, bank.actor, settings=settings, number=number, data=Response(accept=True))
+        service.respond(session, bank.actor, settings=settings, number=number, data=Answer(accept=True))
     with unit_of_work(session_factory) as session:
         certificate = service.respond(session, buyer.actor, settings=settings, number=number,
-                                      data=Response(accept=True))
+                                      data=Answer(accept=True))
         assert certificate.holder_member_id == buyer.member_id and certificate.version == 2
 
     # Only a financial institution can be the pledgee.
@@ -133,7 +133,7 @@ def test_the_full_life_transfer_pledge_release_revoke_each_signed_and_chained(
         service.request_pledge(session, buyer.actor, settings=settings, number=number, data=PledgeRequest(
             pledgee=Counterparty(member_id=bank.member_id), contract_ref="ZY-2026-001", secured_amount_fen=500_000_00))
         certificate = service.respond(session, bank.actor, settings=settings, number=number,
-                                      data=Response(accept=True))
+                                      data=Answer(accept=True))
         assert certificate.status == "pledged" and certificate.pledgee_member_id == bank.member_id
 
     # A pledged certificate can be neither transferred nor revoked, by the holder or the operator.
@@ -326,12 +326,12 @@ def test_a_transfer_waits_for_the_transferee_and_can_be_declined_or_cancelled(
                                  data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
     assert pending.value.code == "pending_request"
     with unit_of_work(session_factory) as session:
-        service.respond(session, buyer.actor, settings=settings, number=number, data=Response(accept=False))
+        service.respond(session, buyer.actor, settings=settings, number=number, data=Answer(accept=False))
         service.request_transfer(session, provider.actor, settings=settings, number=number,
                                  data=TransferRequest(to=Counterparty(member_id=buyer.member_id)))
         service.cancel_request(session, provider.actor, settings=settings, number=number)
     with pytest.raises(PermissionDenied), unit_of_work(session_factory) as session:
-        service.respond(session, buyer.actor, settings=settings, number=number, data=Response(accept=True))
+        service.respond(session, buyer.actor, settings=settings, number=number, data=Answer(accept=True))
     with unit_of_work(session_factory) as session:
         certificate = service.get_certificate(session, number=number)
         assert certificate.holder_member_id == provider.member_id

@@ -13,11 +13,10 @@ from shujiao.members import service as members
 from shujiao.registry import document, service
 from shujiao.registry.models import Application
 from shujiao.registry.schemas import (
-    ApplicationCreate, ApplicationDecision, ApplicationDetail, ApplicationRead, BatchDecision, CertificateChange,
-    CertificateRead, DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution, PledgeRequest,
-    Revocation, TransferRequest,
+    Answer, ApplicationCreate, ApplicationDecision, ApplicationDetail, ApplicationRead, BatchDecision,
+    CertificateChange, CertificateRead, DocumentRead, Note, ObjectionCreate, ObjectionRead, ObjectionResolution,
+    PledgeRequest, Revocation, TransferRequest,
 )
-from shujiao.registry.schemas import Response as Answer
 
 router = APIRouter(prefix="/api/v1", tags=["registry 数据登记"])
 

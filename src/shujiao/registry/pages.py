@@ -21,7 +21,7 @@ from shujiao.registry import service
 from shujiao.registry.models import Application, Certificate
 from shujiao.registry.schemas import (
     ApplicationCreate, ApplicationDecision, CertificateChange, ObjectionCreate, ObjectionResolution, PledgeRequest,
-    Response as CounterpartyResponse, Revocation, TransferRequest,
+    Answer, Revocation, TransferRequest,
 )
 from shujiao.web.deps import FormActor, FormOperator, FormUser, PageActor, PageOperator, PageUser
 from shujiao.web.forms import checked, validate, whole_number, yuan_to_fen
@@ -234,7 +234,7 @@ def respond(
 ) -> Response:
     if decision not in ("accept", "decline"):
         raise InvalidInput("请选择确认或拒绝", "choose accept or decline", code="invalid_input")
-    data = validate(CounterpartyResponse, accept=decision == "accept", note=note)
+    data = validate(Answer, accept=decision == "accept", note=note)
     certificate = service.respond(session, actor, settings=settings, number=number, data=data)
     if data.accept:
         return _done(request, certificate.number or number, "已确认", "accepted")

@@ -126,7 +126,9 @@ class PledgeRequest(BaseModel):
     secured_amount_fen: int = Field(ge=0, le=10**14, strict=True)
 
 
-class Response(BaseModel):
+class Answer(BaseModel):
+    """The counterparty's answer to a transfer or pledge request."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     accept: bool = Field(strict=True)
     note: str = Field("", max_length=5000)

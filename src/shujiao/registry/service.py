@@ -43,7 +43,7 @@ from shujiao.registry.models import Application, Certificate, Document, Objectio
 from shujiao.registry.schemas import (
     CERTIFICATE_STATUSES, RIGHTS, SOURCES, ApplicationCreate, ApplicationDecision, CertificateChange, CertificateRead,
     Counterparty,
-    ObjectionCreate, ObjectionResolution, PledgeRequest, Response, Revocation, StatementRead, TransferRequest,
+    ObjectionCreate, ObjectionResolution, PledgeRequest, Answer, Revocation, StatementRead, TransferRequest,
 )
 from shujiao.registry.statement import STATEMENT_TYPE, statement_bytes
 from shujiao.tlog import service as tlog
@@ -520,7 +520,7 @@ def _approved_member(session: Session, counterparty: Counterparty) -> tuple[int,
 
 
 @command("registry.certificate.respond")
-def respond(session: Session, actor: Actor, *, settings: Settings, number: str, data: Response) -> Certificate:
+def respond(session: Session, actor: Actor, *, settings: Settings, number: str, data: Answer) -> Certificate:
     """The counterparty accepts or declines a transfer (受让确认) or a pledge (质权人确认)."""
     require_member(actor)
     certificate = _certificate_for_update(session, number)
