@@ -310,3 +310,28 @@ def test_the_holder_names_the_transferee_by_credit_code(pages, world, session_fa
     with unit_of_work(session_factory) as session:
         certificate = session.scalar(select(Certificate).where(Certificate.number == number))
         assert (certificate.pending_action, certificate.pending_member_id) == ("transfer", buyer.member_id)
+
+
+def test_the_operator_approves_ticked_applications_together(pages, world, session_factory, settings):  # type: ignore[no-untyped-def]
+    operator, provider = world["operator"], world["provider"]
+    ids = []
+    for right in ("holding", "operating", "processing"):
+        with unit_of_work(session_factory) as session:
+            application = service.create_application(session, provider.actor, settings=settings, data=ApplicationCreate(
+                subject_type="dataset", subject_id=world["dataset_id"], title="企业信用评分数据", rights=[right],
+                source="self_collected"))
+            service.submit_application(session, provider.actor, settings=settings, application_id=application.id)
+            ids.append(application.id)
+    for application_id in ids[:2]:
+        end_publicity(session_factory, application_id)
+    pages.login(operator.username, operator.password)
+    assert 'form="batch-approve"' in pages.get("/operator/registry").text
+    # One of them is still in its comment period: none is approved.
+    refused = pages.submit("/operator/registry", "/operator/registry/decisions",
+                           {"application_id": [str(i) for i in ids]}, referer=True)  # type: ignore[dict-item]
+    assert refused.status_code == 303 and "公示期未满" in pages.get("/operator/registry").text
+    done = pages.submit("/operator/registry", "/operator/registry/decisions",
+                        {"application_id": [str(i) for i in ids[:2]]})  # type: ignore[dict-item]
+    assert done.status_code == 303
+    with unit_of_work(session_factory) as session:
+        assert [session.get(Application, i).status for i in ids] == ["approved", "approved", "publicity"]

@@ -306,6 +306,17 @@ def decide_application(request: Request, session: SessionDep, settings: Settings
     return redirect(request, "/operator/registry", ok=("已驳回，理由将告知申请人", "rejected; the applicant sees the reason"))
 
 
+@router.post("/operator/registry/decisions")
+def approve_selected(request: Request, session: SessionDep, settings: SettingsDep, actor: FormOperator,
+                     application_id: Annotated[list[str] | None, Form()] = None) -> Response:
+    """Approve the ticked applications together: all of them, or none if any cannot be."""
+    ids = [whole_number(i, zh="登记申请", en="application") for i in (application_id or [])[:1000]]
+    decided = service.decide_applications(session, actor, settings=settings, application_ids=ids,
+                                          decision=ApplicationDecision(decision="approve"))
+    return redirect(request, "/operator/registry", ok=(f"已批准 {len(decided)} 件申请并发证",
+                                                       f"{len(decided)} applications approved; certificates issued"))
+
+
 @router.post("/operator/registry/revoke")
 def operator_revoke(
     request: Request, session: SessionDep, settings: SettingsDep, actor: FormOperator,
