@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import sqlalchemy as sa  # noqa: E402
+from databases import make_database  # noqa: E402
 
-from shujiao.cli import alembic_config  # noqa: E402
+
 from shujiao.crypto.hashing import SHA256, SM3, Hash  # noqa: E402
 from shujiao.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from shujiao.tlog import service as tlog  # noqa: E402
@@ -43,7 +43,6 @@ from shujiao.tlog.offline import NODE_RECORD, Export  # noqa: E402
 from shujiao.tlog.verify import verify  # noqa: E402
 from shujiao.tlog.writer import append_records  # noqa: E402
 
-PG_ADMIN = os.environ.get("SHUJIAO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SUITE_OF = {"sha256": "international", "sm3": "gm"}
 
 
@@ -52,29 +51,6 @@ def record(i: int) -> dict:
                 actor_member_id=10 + i % 13, actor_label=f"user{i % 97}", action="market.order.pay",
                 subject_type="order", subject_id=str(i),
                 change_json='{"amount_fen":%d,"status":{"from":"created","to":"paid"}}' % (i * 7 % 100000))
-
-
-def make_database(backend: str, hash_name: str, workdir: Path) -> tuple[str, callable]:
-    from alembic import command
-
-    os.environ["SHUJIAO_CRYPTO__SUITE"] = SUITE_OF[hash_name]  # the migration starts the log with it
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / f'log-{hash_name}-{uuid.uuid4().hex[:6]}.db'}"
-        command.upgrade(alembic_config(url), "head")
-        return url, lambda: None
-    name = f"shujiao_bench_log_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    command.upgrade(alembic_config(url), "head")
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return url, drop
 
 
 def timed(fn, *args) -> float:
@@ -191,7 +167,7 @@ def main() -> None:
                 note = "" if hash_name == "sha256" else "(pymerkle has no SM3: SHA-256)"
                 rows.append((hash_name, "sqlite" if "Sqlite" in name else "memory", name, f"{rate:,.0f}/s", note))
             for backend in args.backends.split(","):
-                url, drop = make_database(backend, hash_name, workdir)
+                url, drop = make_database(backend, SUITE_OF[hash_name], workdir, f"log-{hash_name}")
                 engine = make_engine(url)
                 factory = make_session_factory(engine)
                 try:

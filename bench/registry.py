@@ -37,14 +37,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(1, str(ROOT))
+
+from databases import make_database  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import update  # noqa: E402
@@ -53,7 +53,6 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from shujiao.catalog import service as catalog  # noqa: E402
 from shujiao.catalog.schemas import ResourceCreate  # noqa: E402
 from shujiao.catalog.storage import LocalFileStorage  # noqa: E402
-from shujiao.cli import alembic_config  # noqa: E402
 from shujiao.commands import ANONYMOUS, SYSTEM, Actor  # noqa: E402
 from shujiao.config import CryptoSettings, RegistrySettings, Settings  # noqa: E402
 from shujiao.crypto import service as keys  # noqa: E402
@@ -68,7 +67,6 @@ from shujiao.registry.models import Application  # noqa: E402
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision  # noqa: E402
 from tests.factories import actor_of, random_credit_code  # noqa: E402
 
-PG_ADMIN = os.environ.get("SHUJIAO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"
 APPROVE = ApplicationDecision(decision="approve")
 TARGET = 0.5
@@ -76,33 +74,6 @@ MEMBERS = 4
 
 
 # --- databases and the world -------------------------------------------------------------------
-
-def make_database(backend: str, suite: str, workdir: Path) -> tuple[str, Callable[[], None]]:
-    from alembic import command
-
-    os.environ["SHUJIAO_CRYPTO__SUITE"] = suite  # the migration starts the log with the suite's hash
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / f'registry-{suite}-{uuid.uuid4().hex[:6]}.db'}"
-        command.upgrade(alembic_config(url), "head")
-        return url, lambda: None
-    name = f"shujiao_bench_registry_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
-        command.upgrade(alembic_config(url), "head")
-    except BaseException:
-        drop()
-        raise
-    return url, drop
-
 
 @dataclass
 class World:
@@ -281,7 +252,7 @@ class Sizes:
 
 def run_one(suite: str, backend: str, sizes: Sizes, workdir: Path, rows: list[tuple[str, ...]]) -> None:
     algorithm = SUITES[suite]["signature"]
-    url, drop = make_database(backend, suite, workdir)
+    url, drop = make_database(backend, suite, workdir, f"registry-{suite}")
     data_dir = workdir / f"data-{suite}-{backend}"
     settings = Settings(environment="production", database_url=url, data_dir=data_dir, secret_key=SECRET,
                         crypto=CryptoSettings(suite=suite), registry=RegistrySettings(publicity_days=0))
