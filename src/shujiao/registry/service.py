@@ -20,13 +20,12 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from shujiao.audit import canonical
 from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
 from shujiao.catalog.models import Dataset
 from shujiao.catalog.storage import FileStorage, safe_filename
 from shujiao.commands import (
-    SYSTEM, Actor, allow_anyone, authorize, command, query, require_member, require_operator, require_system,
+    Actor, allow_anyone, authorize, command, query, require_member, require_operator, require_system,
     self_recording,
 )
 from shujiao.config import Settings
@@ -792,23 +791,13 @@ def bundle(session: Session, *, settings: Settings, number: str) -> dict[str, An
     indexes = tlog.record_indexes(session, subject_type="certificate", subject_id=certificate.number or "")
     if len(indexes) != latest.seq:  # one record per statement, written when the statement's transaction commits
         raise Conflict("凭证记录尚未写入日志", "the certificate's records are not in the log yet", code="not_logged")
-    index = indexes[-1]
-    checkpoint = tlog.checkpoint_covering(session, SYSTEM, settings=settings, tree_size=index + 1)
-    record = tlog.record_at(session, index=index)
     return {
         "number": certificate.number, "statement": latest.body,
         "signature": base64.b64encode(latest.signature).decode(), "key_id": latest.key_id,
         "keys": {"suite": settings.crypto.suite, "keys": [
             {"id": k.id, "algorithm": k.algorithm, "note_name": k.note_name or "", "note_key_id": k.note_key_id or 0,
              "public_pem": k.public_pem or ""} for k in crypto.public_keys(session)]},
-        "log": {
-            "index": index, "tree_size": checkpoint.tree_size, "hash": tlog.head(session).hash.name,
-            "leaf": canonical.event_bytes(record).decode("utf-8"),
-            "leaf_hash": base64.b64encode(tlog.leaf_hash(session, index=index)).decode(),
-            "proof": [base64.b64encode(p).decode()
-                      for p in tlog.inclusion_proof(session, index=index, tree_size=checkpoint.tree_size)],
-            "checkpoint": checkpoint.note,
-        },
+        "log": tlog.proof_bundle(session, settings=settings, index=indexes[-1], with_record=True),
     }
 
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from shujiao.audit import canonical
 from shujiao.commands import SYSTEM, Actor
 from shujiao.db import MAX_ID
 from shujiao.deps import OptionalActor, PathId, SessionDep, SettingsDep
@@ -53,22 +52,10 @@ def _may_read(actor: Actor, member_id: int | None) -> bool:
 
 
 def _entry(session, settings, index: int, tree_size: int | None, show_record: bool | None, actor: Actor) -> EntryRead:  # type: ignore[no-untyped-def]
-    event = service.record_at(session, index=index)
-    if tree_size is None:
-        checkpoint = service.checkpoint_covering(session, SYSTEM, settings=settings, tree_size=index + 1)
-    else:
-        checkpoint = service.checkpoint_at(session, tree_size=tree_size)
-        if checkpoint is None:
-            checkpoint = service.checkpoint_covering(session, SYSTEM, settings=settings, tree_size=tree_size)
-    size = checkpoint.tree_size
-    proof = service.inclusion_proof(session, index=index, tree_size=size)
-    visible = show_record if show_record is not None else _may_read(actor, event.actor_member_id)
-    return EntryRead(
-        index=index, tree_size=size, hash=service.head(session).hash.name,
-        leaf=canonical.event_bytes(event).decode() if visible else None,
-        leaf_hash=base64.b64encode(service.leaf_hash(session, index=index)).decode(),
-        proof=_b64(proof), checkpoint=checkpoint.note,
-    )
+    if show_record is None:
+        show_record = _may_read(actor, service.record_at(session, index=index).actor_member_id)
+    return EntryRead(**service.proof_bundle(session, settings=settings, index=index, tree_size=tree_size,
+                                            with_record=show_record))
 
 
 @router.get("/log/checkpoint", response_class=PlainTextResponse,

@@ -5,16 +5,18 @@ Appending is ``tlog.writer.append_records``, run by the audit module as each tra
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, cast, select, union_all
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
 from shujiao.audit.models import AuditEvent
-from shujiao.commands import Actor, query, self_recording
+from shujiao.commands import SYSTEM, Actor, query, self_recording
 from shujiao.config import Settings
 from shujiao.crypto import note
 from shujiao.crypto import service as keys
@@ -249,3 +251,22 @@ def iter_nodes(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, b
 @query
 def checkpoints(session: Session) -> Sequence[LogCheckpoint]:
     return session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size, LogCheckpoint.id)).all()
+
+
+@self_recording
+def proof_bundle(session: Session, *, settings: Settings, index: int, tree_size: int | None = None,
+                 with_record: bool) -> dict[str, Any]:
+    """The proof bundle of one record (``tlog/offline.py`` documents it): its leaf hash, its
+    inclusion proof for ``tree_size`` — default: the newest checkpoint covering it, signed now if
+    there is none — and that checkpoint; the record's canonical JSON only if ``with_record``."""
+    record = record_at(session, index=index)
+    signed = None if tree_size is None else checkpoint_at(session, tree_size=tree_size)
+    if signed is None:
+        signed = checkpoint_covering(session, SYSTEM, settings=settings, tree_size=tree_size or index + 1)
+    return {
+        "index": index, "tree_size": signed.tree_size, "hash": head(session).hash.name,
+        "leaf": canonical.event_bytes(record).decode("utf-8") if with_record else None,
+        "leaf_hash": base64.b64encode(leaf_hash(session, index=index)).decode(),
+        "proof": [base64.b64encode(p).decode() for p in inclusion_proof(session, index=index, tree_size=signed.tree_size)],
+        "checkpoint": signed.note,
+    }
