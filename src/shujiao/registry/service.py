@@ -716,6 +716,19 @@ def get_certificate(session: Session, *, number: str) -> Certificate:
 
 
 @query
+def certificate_for_party(session: Session, actor: Actor, *, number: str) -> Certificate:
+    """A certificate for those who may act on it — its holder, its pledgee, the counterparty of a
+    pending request, the operator; 404 for anyone else (everyone can still read it publicly)."""
+    certificate = get_certificate(session, number=number)
+    me = actor.member_id
+    involved = me is not None and me in (certificate.holder_member_id, certificate.pledgee_member_id,
+                                         certificate.pending_member_id)
+    if not (actor.is_operator or involved):
+        raise not_found("登记凭证", "certificate")
+    return certificate
+
+
+@query
 def history(session: Session, *, certificate_id: int) -> Sequence[Statement]:
     return session.scalars(select(Statement).where(Statement.certificate_id == certificate_id)
                            .order_by(Statement.seq)).all()
