@@ -154,6 +154,14 @@ def public_keys(session: Session) -> Sequence[CryptoKey]:
     ).all()
 
 
+@query
+def public_key_entries(session: Session) -> list[dict[str, Any]]:
+    """Every signing key as offline verifiers read it (``tlog.offline.keys_from_document``): in a
+    log export, in a certificate bundle."""
+    return [{"id": k.id, "algorithm": k.algorithm, "note_name": k.note_name or "", "note_key_id": k.note_key_id or 0,
+             "public_pem": k.public_pem or ""} for k in public_keys(session)]
+
+
 _loaded: dict[tuple[str, str], Any] = {}
 _load_lock = threading.Lock()
 

@@ -807,9 +807,7 @@ def bundle(session: Session, *, settings: Settings, number: str) -> dict[str, An
     return {
         "number": certificate.number, "statement": latest.body,
         "signature": base64.b64encode(latest.signature).decode(), "key_id": latest.key_id,
-        "keys": {"suite": settings.crypto.suite, "keys": [
-            {"id": k.id, "algorithm": k.algorithm, "note_name": k.note_name or "", "note_key_id": k.note_key_id or 0,
-             "public_pem": k.public_pem or ""} for k in crypto.public_keys(session)]},
+        "keys": {"suite": settings.crypto.suite, "keys": crypto.public_key_entries(session)},
         "log": tlog.proof_bundle(session, settings=settings, index=indexes[-1], with_record=True),
     }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from shujiao.cli_support import progress_bar, settings, transaction
 from shujiao.commands import SYSTEM
+from shujiao.crypto import service as crypto
 from shujiao.crypto.hashing import hash_named
 from shujiao.crypto.suites import note_key
 from shujiao.tlog import offline, service
@@ -87,9 +88,7 @@ def export_log(directory: Path) -> None:
     with transaction() as session:
         current = service.head(session)
         meta = {"origin": settings().log.origin, "hash": current.hash.name, "tree_size": current.tree_size,
-                "keys": [{"id": k.id, "algorithm": k.algorithm, "note_name": k.note_name,
-                          "note_key_id": k.note_key_id, "public_pem": k.public_pem}
-                         for k in service.signing_keys(session)]}
+                "keys": crypto.public_key_entries(session)}
         with progress_bar() as bar:
             task = bar.add_task("exporting 导出", total=current.tree_size)
             with (directory / "leaves.jsonl").open("wb") as out:
