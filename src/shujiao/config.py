@@ -61,6 +61,18 @@ class RegistrySettings(BaseModel):
     public_base_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://\S+[^/]$")
 
 
+class QualitySettings(BaseModel):
+    """Data quality evaluation (数据质量评价, GB/T 36344-2018)."""
+
+
+class ValuationSettings(BaseModel):
+    """Data asset valuation (数据资产评估)."""
+
+
+class AccountingSettings(BaseModel):
+    """Data resource accounting (数据资源入表, 财会〔2023〕11号)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -79,6 +91,9 @@ class Settings(BaseSettings):
     crypto: CryptoSettings = CryptoSettings()
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
+    quality: QualitySettings = QualitySettings()
+    valuation: ValuationSettings = ValuationSettings()
+    accounting: AccountingSettings = AccountingSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -33,6 +33,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "buyer": ("数据需求方", "data buyer"),
         "service": ("第三方服务机构", "service provider"),
         "financial": ("金融机构", "financial institution"),
+        "assessor": ("第三方评估机构", "third-party assessor"),
         "operator": ("交易中心运营方", "exchange operator"),
     },
     "role": {
