@@ -1,5 +1,6 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from shujiao.accounting import models as accounting_models  # noqa: F401
 from shujiao.audit import models as audit_models  # noqa: F401
 from shujiao.catalog import models as catalog_models  # noqa: F401
 from shujiao.crypto import models as crypto_models  # noqa: F401

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from shujiao.accounting.api import router as accounting_api
 from shujiao.audit.api import router as audit_api
 from shujiao.catalog.api import router as catalog_api
 from shujiao.catalog.storage import LocalFileStorage
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api):
         app.include_router(router)
+    app.include_router(accounting_api)
     web_pages.install(app)
     web_errors.install(app)
     return app

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from shujiao.accounting.cli import accounting_app
 from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
 from shujiao.crypto.cli import keys_app
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
+app.add_typer(accounting_app, name="accounting")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

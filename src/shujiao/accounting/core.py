@@ -271,6 +271,10 @@ def problems(asset: Asset, *, as_of: dt.date | None = None) -> list[tuple[str, s
         if sum(e.amount_fen for e in asset.events if e.type == kind) < 0:
             found.append(("冲销金额超过原分录", "a reversal exceeds what it reverses"))
             break
+    if asset.ready_for_use_on and any(e.type == "development" and e.on >= asset.ready_for_use_on
+                                      for e in asset.events):
+        found.append(("达到预定用途后的支出不再资本化，请记为研究/费用", "spending after the asset is ready for use "
+                      "is not capitalised as development"))
     if asset.classification == "intangible" and asset.ready_for_use_on and asset.useful_life_months:
         last_day = Month.at(Month.of(asset.ready_for_use_on).index + asset.useful_life_months - 1).last_day
         if any(e.on > last_day for e in asset.events if _capitalised(asset, e)):

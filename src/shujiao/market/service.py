@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from shujiao.accounting import service as accounting
 from shujiao.audit import service as audit
 from shujiao.commands import Actor, command, query, require_member, require_operator, require_system
 from shujiao.db import expire_loaded, utcnow
@@ -127,6 +128,7 @@ def _settle(session: Session, order: OrderRow, fee_rate_bp: int, how: str) -> Or
         f"order:{order.id}:settle", ledger_core.escrow_code(order.buyer_member_id),
         ledger_core.wallet_code(order.provider_member_id), ledger_core.FEES, order.amount_fen, fee,
     )) if order.amount_fen else None
+    accounting.record_order_purchase(session, order=order)  # the buyer's books (数据资源入表)
     return _close(session, order, "settled", how, fee_fen=fee, how=how,
                   ledger_entry=entry.idempotency_key if entry else None)
 
