@@ -10,6 +10,7 @@ import duckdb
 import typer
 from sqlalchemy.orm import Session
 
+from shujiao.accounting.demo import classify_demo_purchases
 from shujiao.catalog import service as catalog
 from shujiao.catalog.schemas import ResourceCreate
 from shujiao.catalog.storage import LocalFileStorage
@@ -148,6 +149,9 @@ def load_demo(settings: Settings) -> None:
                                 data=PledgeRequest(pledgee=Counterparty(member_id=bank_actor.member_id),
                                                    contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
         registry.respond(session, bank_actor, settings=settings, number=number, data=Answer(accept=True))
+    with unit_of_work(factory) as session:
+        # Whatever the demo bought on the exchange is in the buyer's books (数据资源入表); classify it.
+        classify_demo_purchases(session, _actor(session, BUYER[0]))
     typer.echo("demo data loaded")
     _print_logins()
 

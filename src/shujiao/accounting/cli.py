@@ -9,6 +9,7 @@ import typer
 from shujiao.accounting import core, service
 from shujiao.cli_support import transaction
 from shujiao.commands import SYSTEM
+from shujiao.members import service as members
 from shujiao.money import format_fen
 
 TITLES = {"intangible": "数据资源无形资产 (intangible assets)", "inventory": "数据资源存货 (inventory)"}
@@ -24,6 +25,9 @@ def disclosure(
     """The 财会〔2023〕11号 disclosure tables of a member for a year; exits 1 if one does not add up."""
     start, end = service.year_period(year)
     with transaction() as session:
+        if not members.member_names(session, {member}):
+            typer.secho(f"错误 / error: 会员 {member} 不存在 / no member {member}", fg="red", err=True)
+            raise typer.Exit(1)
         result = service.disclosure(session, SYSTEM, start=start, end=end, member_id=member)
         content = service.disclosure_excel(session, SYSTEM, start=start, end=end, member_id=member) if out else b""
     for table in (result.intangible, result.inventory):

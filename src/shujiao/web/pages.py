@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from shujiao.accounting.pages import router as accounting_pages
 from shujiao.audit.pages import router as audit_pages
 from shujiao.catalog.pages import router as catalog_pages
 from shujiao.commands import ANONYMOUS
@@ -75,3 +76,4 @@ def install(app: FastAPI) -> None:
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages):
         app.include_router(router)
+    app.include_router(accounting_pages)

@@ -1,0 +1,69 @@
+"""The accounting pages: register, asset card with entries and schedule, disclosure with Excel."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from tests.factories import make_member, make_operator
+from tests.web.conftest import Pages
+
+
+@pytest.fixture
+def pages(app: FastAPI) -> Iterator[Pages]:
+    with TestClient(app, headers={"accept": "text/html,application/xhtml+xml"}) as client:
+        yield Pages(client)
+
+
+def test_a_member_keeps_its_books_in_the_pages(pages, session_factory):  # type: ignore[no-untyped-def]
+    operator = make_operator(session_factory)
+    member = make_member(session_factory, operator, kind="buyer")
+    stranger = make_member(session_factory, operator, kind="buyer")
+    pages.login(member.username, member.password)
+
+    register = pages.get("/dashboard/accounting")
+    assert register.status_code == 200 and "数据资源入表" in register.text and "还没有数据资产" in register.text
+    created = pages.submit("/dashboard/accounting", "/dashboard/accounting/assets", {
+        "name": "企业画像数据", "classification": "intangible", "acquisition": "purchased",
+        "useful_life_months": "12", "ready_for_use_on": "2026-01-01"})
+    assert created.status_code == 303
+    card_url = created.headers["location"]
+    asset_id = int(re.search(r"/assets/(\d+)$", card_url).group(1))  # type: ignore[union-attr]
+    recorded = pages.submit(card_url, f"/dashboard/accounting/assets/{asset_id}/entries", {
+        "entry_type": "cost", "detail": "purchase_price", "amount": "1,200.00", "occurred_on": "2026-01-01"})
+    assert recorded.status_code == 303, recorded.text
+    card = pages.get(card_url)
+    assert card.status_code == 200
+    assert "¥1,200.00" in card.text and 'id="schedule"' in card.text and "2026-12" in card.text
+    assert card.text.count("¥100.00") >= 12  # twelve months of 100 yuan
+
+    refused = pages.submit(card_url, f"/dashboard/accounting/assets/{asset_id}/entries", {
+        "entry_type": "impairment", "amount": "99999", "occurred_on": "2026-03-31"})
+    assert refused.status_code == 422 and "减值或出售超过账面价值" in refused.text
+
+    disclosure = pages.get("/dashboard/accounting/disclosure?year=2026")
+    assert disclosure.status_code == 200
+    assert "外购的数据资源无形资产" in disclosure.text and "数据资源存货" in disclosure.text
+    assert "表内数字不平" not in disclosure.text
+    excel = pages.get("/dashboard/accounting/disclosure.xlsx?year=2026")
+    assert excel.status_code == 200
+    assert load_workbook(io.BytesIO(excel.content)).sheetnames[0] == "无形资产披露"
+
+    pages.get("/lang/en?next=/dashboard/accounting/disclosure")
+    english = pages.get("/dashboard/accounting/disclosure?year=2026")
+    assert "Gross carrying amount" in english.text and "Accumulated amortization" in english.text
+
+    other = Pages(pages.client)
+    pages.client.cookies.clear()
+    other.login(stranger.username, stranger.password)
+    assert other.get(card_url).status_code == 404
+    assert asset_id  # the card exists, and the stranger cannot see it
+    forged = other.submit("/dashboard/accounting", f"/dashboard/accounting/assets/{asset_id}/entries", {
+        "entry_type": "cost", "detail": "taxes", "amount": "1", "occurred_on": "2026-02-01"})
+    assert forged.status_code == 404
