@@ -212,10 +212,15 @@ def test_the_flow_in_is_idempotent_and_a_second_purchase_of_a_pending_product_jo
     assert len(assets) == 1
     entries = client.get(f"{API}/assets/{assets[0]['id']}", headers=market.buyer).json()["entries"]
     assert sorted(e["source"] for e in entries) == sorted([f"order:{first}", f"order:{second}"])
-    assert client.get(f"{API}/assets/{assets[0]['id']}", headers=market.buyer).json()["figures"]["cost_fen"] == 0
-    # (pending: not yet in the books' figures) — classified, both purchases count.
-    post(client, f"/assets/{assets[0]['id']}/classify", market.buyer, {"classification": "inventory"}, 200)
     assert client.get(f"{API}/assets/{assets[0]['id']}", headers=market.buyer).json()["figures"]["cost_fen"] == 200_00
+    # Pending, the card is in no disclosure table yet; classified, both purchases are in the inventory table.
+    year = {"year": accounting.today().year}
+    pending = client.get(f"{API}/disclosure", params=year, headers=market.buyer).json()
+    assert pending["pending_asset_ids"] == [assets[0]["id"]]
+    assert sections(pending["inventory"])["账面原值"]["期末余额"]["total"] == 0
+    post(client, f"/assets/{assets[0]['id']}/classify", market.buyer, {"classification": "inventory"}, 200)
+    classified = client.get(f"{API}/disclosure", params=year, headers=market.buyer).json()
+    assert sections(classified["inventory"])["账面原值"]["期末余额"]["purchased"] == 200_00
 
 
 def test_another_member_and_the_operator_get_404_for_every_id(client, session_factory):

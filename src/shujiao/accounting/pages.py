@@ -13,9 +13,8 @@ from shujiao.accounting import api as accounting_api
 from shujiao.accounting import core, schemas, service
 from shujiao.accounting.schemas import AssetCreate, Classify, EntryCreate, PolicyUpdate, ReadyForUse, Reversal
 from shujiao.deps import PathId, SessionDep
-from shujiao.errors import InvalidInput
 from shujiao.web.deps import FormUser, PageUser
-from shujiao.web.forms import validate, yuan_to_fen
+from shujiao.web.forms import validate, whole_number, yuan_to_fen
 from shujiao.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,12 +33,7 @@ def _optional(text: str) -> str | None:
 
 
 def _optional_int(text: str, *, zh: str, en: str) -> int | None:
-    cleaned = text.strip()
-    if not cleaned:
-        return None
-    if not cleaned.isdigit() or len(cleaned) > 18:
-        raise InvalidInput(f"{zh}须为正整数", f"{en} must be a positive whole number", code="invalid_number")
-    return int(cleaned)
+    return whole_number(text, zh=zh, en=en) if text.strip() else None
 
 
 @router.get("/dashboard/accounting")

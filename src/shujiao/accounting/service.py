@@ -301,6 +301,8 @@ def figures(session: Session, actor: Actor, *, asset_id: int, at: dt.date | None
     pure = _facts(asset, _entries(session, [asset.id])[asset.id])
     day = at or today()
     left = core.balances(core.movements(pure), day)
+    if asset.classification == "pending":  # not in the books yet, but its card shows what it cost so far
+        left["cost"] = sum(e.amount_fen for e in pure.events if e.type == "cost" and e.on <= day)
     return Figures(cost_fen=left["cost"], accumulated_amortization_fen=left["amortization"],
                    impairment_fen=left["impairment"],
                    carrying_fen=left["cost"] - left["amortization"] - left["impairment"],
