@@ -153,17 +153,21 @@ def amortization_schedule(asset: Asset) -> list[ScheduleLine]:
     last = first + asset.useful_life_months - 1
     ended = derecognized_on(asset)
     stop = min(last, Month.of(ended).index - 1) if ended else last
-    costs = [(cost_recognized_on(asset, e), e.amount_fen) for e in asset.events if _in_cost(asset, e)]
-    impairments = [(e.on, e.amount_fen) for e in asset.events if e.type == "impairment"]
+    costs = sorted((cost_recognized_on(asset, e), e.amount_fen) for e in asset.events if _in_cost(asset, e))
+    impairments = sorted((Month.of(e.on).index, e.amount_fen) for e in asset.events if e.type == "impairment")
     lines: list[ScheduleLine] = []
-    accumulated = 0
-    rate = 0
+    accumulated = rate = cost = impaired_before = 0
+    next_cost = next_impairment = 0
     basis: int | None = None
     for index in range(first, stop + 1):
         month = Month.at(index)
         end = month.last_day
-        cost = sum(a for on, a in costs if on <= end)
-        impaired_before = sum(a for on, a in impairments if Month.of(on).index < index)
+        while next_cost < len(costs) and costs[next_cost][0] <= end:
+            cost += costs[next_cost][1]
+            next_cost += 1
+        while next_impairment < len(impairments) and impairments[next_impairment][0] < index:
+            impaired_before += impairments[next_impairment][1]
+            next_impairment += 1
         base = cost - impaired_before
         remaining = base - accumulated
         if base != basis:  # a new cost or an impairment: spread what is left over the months left
@@ -171,7 +175,7 @@ def amortization_schedule(asset: Asset) -> list[ScheduleLine]:
             rate = remaining // (last - index + 1)
         amount = remaining if index == last else min(rate, remaining)
         accumulated += amount
-        impaired = impaired_before + sum(a for on, a in impairments if Month.of(on).index == index)
+        impaired = impaired_before + sum(a for at, a in impairments[next_impairment:] if at == index)
         lines.append(ScheduleLine(month, amount, accumulated, cost - accumulated - impaired))
     return lines
 
@@ -248,7 +252,7 @@ def development_in_progress_fen(asset: Asset, at: dt.date) -> int:
     return sum(e.amount_fen for e in asset.events if _capitalised(asset, e) and e.on <= at)
 
 
-def problems(asset: Asset, *, as_of: dt.date | None = None) -> list[tuple[str, str]]:
+def problems(asset: Asset) -> list[tuple[str, str]]:
     """What makes the asset's entries impossible, as (zh, en) pairs; empty when they are sound.
     The service refuses an entry that would make this list non-empty."""
     found: list[tuple[str, str]] = []
@@ -279,11 +283,14 @@ def problems(asset: Asset, *, as_of: dt.date | None = None) -> list[tuple[str, s
         last_day = Month.at(Month.of(asset.ready_for_use_on).index + asset.useful_life_months - 1).last_day
         if any(e.on > last_day for e in asset.events if _capitalised(asset, e)):
             found.append(("使用寿命结束后不能再增加成本", "no cost may be added after the useful life has ended"))
-    lines = movements(asset)
-    days = sorted({m.on for m in lines} | {e.on for e in asset.events} | ({as_of} if as_of else set()))
-    for day in days:
-        left = balances(lines, day)
-        if left["cost"] < 0 or left["impairment"] < 0 or left["amortization"] < 0:
+    # The balances at the end of every day something moved, in one pass over the sorted movements.
+    left = {"cost": 0, "amortization": 0, "impairment": 0}
+    lines = sorted(movements(asset), key=lambda m: m.on)
+    for number, line in enumerate(lines):
+        left[line.measure] += line.amount_fen
+        if number + 1 < len(lines) and lines[number + 1].on == line.on:
+            continue
+        if min(left.values()) < 0:
             found.append(("余额不能为负", "a balance would become negative"))
             break
         if left["cost"] - left["amortization"] - left["impairment"] < 0:
@@ -375,9 +382,10 @@ def disclosure_table(assets: Sequence[Asset], classification: Literal["intangibl
     chosen = [a for a in assets if a.classification == classification]
     for asset in chosen:
         lines = movements(asset)
+        at_start, at_end = balances(lines, before), balances(lines, end)
         for measure in layout:
-            opening[measure][asset.acquisition] += balances(lines, before)[measure]
-            closing[measure][asset.acquisition] += balances(lines, end)[measure]
+            opening[measure][asset.acquisition] += at_start[measure]
+            closing[measure][asset.acquisition] += at_end[measure]
         for line in lines:
             if start <= line.on <= end:
                 moved[line.measure][line.row][asset.acquisition] += line.amount_fen
