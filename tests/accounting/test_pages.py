@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.factories import make_member, make_operator
-from tests.web.conftest import Pages
+from tests.web.conftest import Pages, browser_page, live_server  # noqa: F401 — fixtures
 
 
 @pytest.fixture
@@ -67,3 +68,41 @@ def test_a_member_keeps_its_books_in_the_pages(pages, session_factory):  # type:
     forged = other.submit("/dashboard/accounting", f"/dashboard/accounting/assets/{asset_id}/entries", {
         "entry_type": "cost", "detail": "taxes", "amount": "1", "occurred_on": "2026-02-01"})
     assert forged.status_code == 404
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_member_records_a_cost_and_downloads_the_disclosure(  # type: ignore[no-untyped-def]
+        session_factory, live_server, browser_page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    operator = make_operator(session_factory)
+    member = make_member(session_factory, operator, kind="buyer")
+    page = browser_page
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", member.password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+    page.click("nav.tabs a[href='/dashboard/accounting']")
+    page.fill("#new-asset input[name=name]", "自建交通数据集")
+    page.select_option("#new-asset select[name=classification]", "intangible")
+    page.select_option("#new-asset select[name=acquisition]", "purchased")
+    page.fill("#new-asset input[name=useful_life_months]", "10")
+    page.fill("#new-asset input[name=ready_for_use_on]", "2026-03-01")
+    page.click("#new-asset button[type=submit]")
+    expect(page.locator(".flash-ok")).to_have_text("已建立资产卡片")
+    page.select_option("#new-entry select[name=entry_type]", "cost")
+    page.select_option("#new-entry select[name=detail]", "purchase_price")
+    page.fill("#new-entry input[name=amount]", "1000")
+    page.fill("#new-entry input[name=occurred_on]", "2026-03-01")
+    page.click("#new-entry button[type=submit]")
+    expect(page.locator(".flash-ok")).to_have_text("已记账")
+    expect(page.locator("#schedule tbody tr")).to_have_count(10)
+    page.goto(f"{live_server}/dashboard/accounting/disclosure?year=2026")
+    expect(page.locator("#table-intangible")).to_contain_text("¥1,000.00")
+    with page.expect_download() as download:
+        page.click("#excel")
+    assert download.value.suggested_filename == "data-resources-2026.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    closing = [row for row in book["无形资产披露"].iter_rows(values_only=True) if row[0] == "1. 期末账面价值"][0]
+    assert str(closing[1]) == "0" and str(closing[4]) == "0"  # ten months from March: all amortized in 2026
