@@ -78,6 +78,15 @@ def test_impossible_entries_are_named():
         Event(D(2026, 1, 1), "cost", 100_00), Event(D(2026, 2, 1), "disposal", detail="expired"),
         Event(D(2026, 3, 1), "cost", 10_00)))
     assert core.problems(after_disposal)
+    reversed_below_amortized = Asset(1, "intangible", "purchased", 12, D(2026, 1, 1), (
+        Event(D(2026, 1, 1), "cost", 1200_00), Event(D(2026, 6, 1), "cost", -1000_00)))
+    assert ("冲销后的成本低于已摊销金额", "after the reversal the cost is below what was already amortized") in \
+        core.problems(reversed_below_amortized)
+    reversed_within = Asset(1, "intangible", "purchased", 12, D(2026, 1, 1), (
+        Event(D(2026, 1, 1), "cost", 1200_00), Event(D(2026, 6, 1), "cost", -600_00)))
+    assert core.problems(reversed_within) == []
+    schedule = core.amortization_schedule(reversed_within)
+    assert sum(line.amount_fen for line in schedule) == 600_00 and schedule[4].accumulated_fen == 500_00
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -113,6 +122,14 @@ def assets(draw: st.DrawFn, asset_id: int = 1) -> Asset:
                       (*candidate.events, Event(day, kind, draw(st.integers(1, left)))))
         if not core.problems(trial):
             candidate = trial
+    # Reversing entries (红字冲销) of a cost, kept only where the service would accept them.
+    for _ in range(draw(st.integers(0, 2))):
+        costs = [e for e in candidate.events if e.type == "cost" and e.amount_fen > 0]
+        original = draw(st.sampled_from(costs))
+        trial = Asset(asset_id, classification, acquisition, life, ready,
+                      (*candidate.events, Event(draw(days), "cost", -original.amount_fen, original.detail)))
+        if not core.problems(trial):
+            candidate = trial
     if draw(st.booleans()):
         trial = Asset(asset_id, classification, acquisition, life, ready,
                       (*candidate.events, Event(draw(days), "disposal",
@@ -138,6 +155,8 @@ def test_every_table_reconciles_for_any_books_and_any_period(book, period):
         expected = sum(core.carrying_fen(a, end) for a in book if a.classification == table.classification)
         assert table.carrying_closing["total"] == expected
         assert all(value >= 0 for section in table.sections for value in section.closing.values())
+    for asset in book:
+        assert all(line.amount_fen >= 0 for line in core.amortization_schedule(asset))
 
 
 @settings(max_examples=200, deadline=None)

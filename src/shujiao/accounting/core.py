@@ -283,6 +283,8 @@ def problems(asset: Asset) -> list[tuple[str, str]]:
         last_day = Month.at(Month.of(asset.ready_for_use_on).index + asset.useful_life_months - 1).last_day
         if any(e.on > last_day for e in asset.events if _capitalised(asset, e)):
             found.append(("使用寿命结束后不能再增加成本", "no cost may be added after the useful life has ended"))
+    if any(line.amount_fen < 0 for line in amortization_schedule(asset)):
+        found.append(("冲销后的成本低于已摊销金额", "after the reversal the cost is below what was already amortized"))
     # The balances at the end of every day something moved, in one pass over the sorted movements.
     left = {"cost": 0, "amortization": 0, "impairment": 0}
     lines = sorted(movements(asset), key=lambda m: m.on)
