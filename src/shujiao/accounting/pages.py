@@ -42,7 +42,7 @@ def register(request: Request, session: SessionDep, actor: PageUser) -> Response
         return redirect(request, "/operator/ledger")
     assets = service.list_assets(session, actor)
     return render(request, "accounting/register.html", assets=assets, L=LABELS,
-                  figures={a.id: service.figures(session, actor, asset_id=a.id) for a in assets},
+                  figures=service.register_figures(session, actor),
                   policy=service.get_policy(session, actor), year=service.today().year)
 
 

@@ -295,18 +295,28 @@ def asset_entries(session: Session, actor: Actor, *, asset_id: int) -> list[Entr
     return _entries(session, [_own_asset(session, actor, asset_id).id])[asset_id]
 
 
-@query
-def figures(session: Session, actor: Actor, *, asset_id: int, at: dt.date | None = None) -> Figures:
-    asset = _own_asset(session, actor, asset_id)
-    pure = _facts(asset, _entries(session, [asset.id])[asset.id])
-    day = at or today()
+def _figures(pure: core.Asset, day: dt.date) -> Figures:
     left = core.balances(core.movements(pure), day)
-    if asset.classification == "pending":  # not in the books yet, but its card shows what it cost so far
+    if pure.classification == "pending":  # not in the books yet, but its card shows what it cost so far
         left["cost"] = sum(e.amount_fen for e in pure.events if e.type == "cost" and e.on <= day)
     return Figures(cost_fen=left["cost"], accumulated_amortization_fen=left["amortization"],
                    impairment_fen=left["impairment"],
                    carrying_fen=left["cost"] - left["amortization"] - left["impairment"],
                    development_in_progress_fen=core.development_in_progress_fen(pure, day))
+
+
+@query
+def figures(session: Session, actor: Actor, *, asset_id: int, at: dt.date | None = None) -> Figures:
+    """An asset's balances at the end of a day (today by default)."""
+    asset = _own_asset(session, actor, asset_id)
+    return _figures(_facts(asset, _entries(session, [asset.id])[asset.id]), at or today())
+
+
+@query
+def register_figures(session: Session, actor: Actor, *, at: dt.date | None = None) -> dict[int, Figures]:
+    """Every asset's balances of the actor's member, by asset id, in one read of the books."""
+    day = at or today()
+    return {pure.id: _figures(pure, day) for pure in books(session, actor)}
 
 
 @query
