@@ -248,11 +248,13 @@ def orders_due_for_settlement(session: Session, *, now: dt.datetime, after: dt.t
 def settled_trades(session: Session, actor: Actor, *, since: dt.datetime | None = None, domain: str | None = None,
                    order_ids: Sequence[int] | None = None, limit: int = 100) -> list[OrderRow]:
     """Settled orders, newest first, as market evidence (成交案例) for valuation's market method: an
-    approved member or the operator may read them. Callers show the price, the date and the frozen
+    approved member, the operator or a system job may read them. Callers show the price, the date and the frozen
     product description, never who bought or sold. ``domain`` is the product's resource domain
     (所属领域) as frozen in the order's snapshot; ``order_ids`` picks these orders only."""
-    require_user(actor)
-    authorize(actor.is_operator or (actor.member_id is not None and actor.member_status == "approved"),
+    if not actor.is_system:  # the operator's console (``shujiao valuation market --database``)
+        require_user(actor)
+    authorize(actor.is_system or actor.is_operator or (actor.member_id is not None
+                                                       and actor.member_status == "approved"),
               "仅会员可查询成交案例", "only a member may read settled trades")
     stmt = select(*_order.c).where(_order.c.status == "settled").order_by(_order.c.closed_at.desc(),
                                                                            _order.c.id.desc())

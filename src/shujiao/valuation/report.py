@@ -122,3 +122,12 @@ def market_report(inputs: MarketInputs, *, quality_score: Decimal | None,
                      "mean_of": "arithmetic mean of the adjusted prices 调整后价格的算术平均"}
     return _report("market", f.MARKET_FORMULA, inputs.model_dump(mode="json"), intermediates, result.value,
                    f.market_sensitivity(comparables))
+
+
+def shown(text: str | None, places: int = 2) -> str:
+    """An exact decimal of a report, rounded half up for reading (money to the fen, factors to six
+    places); the report itself keeps the exact value."""
+    if text is None:
+        return "—"
+    value = Decimal(text).quantize(Decimal(1).scaleb(-places), rounding="ROUND_HALF_UP")
+    return f"{value:,}"
