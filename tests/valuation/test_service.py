@@ -147,7 +147,8 @@ def test_a_subject_needs_naming():
     with pytest.raises(ValidationError):
         ReportCreate.model_validate({"subject_type": "text", "subject_text": " ", "inputs": INCOME})
     with pytest.raises(ValidationError):
-        ReportCreate.model_validate({"subject_type": "text", "subject_text": "x", "inputs": {**INCOME, "method": "magic"}})
+        ReportCreate.model_validate({"subject_type": "text", "subject_text": "x",
+                                     "inputs": {**INCOME, "method": "magic"}})
 
 
 def test_settled_trades_are_for_approved_members(session_factory, exchange):

@@ -146,8 +146,10 @@ def market(
     inputs_file: Path = InputsFile,
     comparables: Path = typer.Option(None, help="a JSON/YAML list of comparables, added to the file's"),
     quality_score: str = typer.Option(None, help="the subject's quality score, 0–100"),
-    database: bool = typer.Option(False, "--database", help="read the exchange's settled trades (order_id comparables)"),
-    latest: int = typer.Option(0, min=0, max=50, help="with --database: add the latest N settled trades as comparables"),
+    database: bool = typer.Option(False, "--database",
+                                  help="read the exchange's settled trades (order_id comparables)"),
+    latest: int = typer.Option(0, min=0, max=50,
+                               help="with --database: add the latest N settled trades as comparables"),
     domain: str = typer.Option(None, help="with --latest: only trades of products in this domain (所属领域)"),
     as_json: bool = AsJson,
 ) -> None:

@@ -76,7 +76,8 @@ def my_valuations(request: Request, session: SessionDep, actor: PageUser) -> Res
                   products=[] if actor.is_operator else listing.list_own_products(session, actor),
                   trades=service.comparable_trades(session, actor, limit=50) if actor.member_status == "approved"
                   or actor.is_operator else [],
-                  cost_items=formulas.COST_ITEMS, variants=formulas.INCOME_VARIANTS, rows=range(COMPARABLE_ROWS))
+                  subject_types=reports.SUBJECT_TYPES, cost_items=formulas.COST_ITEMS,
+                  variants=formulas.INCOME_VARIANTS, rows=range(COMPARABLE_ROWS))
 
 
 @router.post("/dashboard/valuations/income")
@@ -135,6 +136,8 @@ def report_page(request: Request, session: SessionDep, actor: PageUser, report_i
     report = service.get_report(session, actor, report_id=report_id)
     read = service.report_read(report)
     return render(request, "valuation/report.html", report=read, result=read.result, shown=reports.shown,
+                  input_labels=reports.INPUT_LABELS, subject_types=reports.SUBJECT_TYPES,
+                  cost_items=formulas.COST_ITEMS,
                   may_finalize=read.status == "draft" and report.member_id == actor.member_id)
 
 

@@ -16,6 +16,29 @@ METHODS = {
     "cost": ("成本法", "cost method"),
     "market": ("市场法", "market method"),
 }
+SUBJECT_TYPES = {
+    "dataset": ("数据集", "dataset"),
+    "resource": ("数据资源", "resource"),
+    "product": ("数据产品", "product"),
+    "text": ("其他", "other"),
+}
+INPUT_LABELS = {
+    "variant": ("收益预测方式", "variant"),
+    "income": ("逐年收益 R_t（元）", "yearly income R_t (yuan)"),
+    "discount_rate": ("折现率 i", "discount rate i"),
+    "remaining_life": ("剩余经济寿命期 n（年）", "remaining economic life n (years)"),
+    "mid_year": ("年中折现", "mid-year discounting"),
+    "share_rate": ("分成率 K", "share rate K"),
+    "contributory_charges": ("贡献资产贡献额（元）", "contributory asset charges (yuan)"),
+    "income_without": ("未使用该数据时的收益（元）", "income without the data (yuan)"),
+    "costs": ("成本项目（元）", "cost items (yuan)"),
+    "taxes": ("相关税费（元）", "taxes (yuan)"),
+    "profit_rate": ("合理利润率 r", "reasonable profit rate r"),
+    "depreciation_rate": ("贬值率 δ", "depreciation rate δ"),
+    "quality_score": ("数据质量评分 q", "data quality score q"),
+    "quality_report_id": ("质量评价报告", "quality report"),
+    "other_factors": ("其他调整系数", "other adjustment factors"),
+}
 SENSITIVITY_INPUTS = {
     "discount_rate": ("折现率 i", "discount rate i"),
     "income": ("收益额 F_t", "attributable income F_t"),
@@ -79,7 +102,8 @@ def cost_report(inputs: CostInputs, *, quality_score: Decimal | None) -> dict[st
 
     result = revalue()
     intermediates = {
-        "items": [{"item": name, "label": f.COST_ITEMS[name], "amount": number(amount)} for name, amount in result.items],
+        "items": [{"item": name, "label": f.COST_ITEMS[name], "amount": number(amount)}
+                  for name, amount in result.items],
         "cost_before_profit": number(result.cost_before_profit), "profit_rate": number(result.profit_rate),
         "profit": number(result.profit), "taxes": number(result.taxes),
         "replacement_cost": number(result.replacement_cost),
