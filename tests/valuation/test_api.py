@@ -114,3 +114,18 @@ def test_login_is_required(client, world):
     assert_error(client.get("/api/v1/valuations/comparables"), 401)
     assert_error(client.post("/api/v1/valuations", json={"subject_type": "text", "subject_text": "x",
                                                          "inputs": INCOME}), 401)
+
+
+def test_the_report_as_a_pdf(client, world):
+    import pypdfium2 as pdfium
+
+    report_id = client.post("/api/v1/valuations", headers=world["seller"], json={
+        "subject_type": "text", "subject_text": "企业信用数据", "inputs": INCOME}).json()["id"]
+    response = client.get(f"/api/v1/valuations/{report_id}/pdf", headers=world["seller"])
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    document = pdfium.PdfDocument(response.content)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    # The worked example (100万/yr × 3 years at 10 %), its first discount factor and a sensitivity row.
+    assert "¥2,486,851.99" in text and "0.909091" in text and "¥2,577,096.99" in text
+    assert "收益法" in text and "income method" in text and "草稿" in text
+    assert_error(client.get(f"/api/v1/valuations/{report_id}/pdf", headers=world["intruder"]), 404)

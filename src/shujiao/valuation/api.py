@@ -4,9 +4,11 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from shujiao.deps import CurrentActor, PathId, SessionDep
-from shujiao.valuation import service
+from shujiao.members import service as members
+from shujiao.valuation import document, service
 from shujiao.valuation.schemas import ComparableTrade, ReportCreate, ReportRead, ReportRevise
 
 router = APIRouter(prefix="/api/v1", tags=["valuation 数据资产评估"])
@@ -45,3 +47,13 @@ def revise_report(session: SessionDep, actor: CurrentActor, report_id: PathId, d
 @router.post("/valuations/{report_id}/finalize", response_model=ReportRead)
 def finalize_report(session: SessionDep, actor: CurrentActor, report_id: PathId) -> ReportRead:
     return service.report_read(service.finalize_report(session, actor, report_id=report_id))
+
+
+@router.get("/valuations/{report_id}/pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the valuation report"}})
+def get_pdf(session: SessionDep, actor: CurrentActor, report_id: PathId) -> Response:
+    report = service.get_report(session, actor, report_id=report_id)
+    name = members.member_names(session, {report.member_id}).get(report.member_id, "")
+    pdf = document.report_pdf(service.report_read(report), member_name=name)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="valuation-{report.id}.pdf"', "Cache-Control": "no-store"})
