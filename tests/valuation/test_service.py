@@ -58,12 +58,12 @@ def market_inputs(first: int, second: int) -> dict:
 def test_the_market_method_on_settled_trades(session_factory, exchange):
     provider, (first, second) = exchange["provider"], exchange["settled"]
     with unit_of_work(session_factory) as s:
-        trades = valuation.comparable_trades(s, provider.actor)
+        trades = valuation.comparable_trades(s)
         assert [(t.order_id, t.price_fen, t.title, t.domain) for t in trades] == [
             (second, 1_500_00, "企业信用评分B", "信用"), (first, 1_000_00, "企业信用评分A", "信用")]
         assert exchange["paid"] not in [t.order_id for t in trades]
-        assert [t.order_id for t in valuation.comparable_trades(s, provider.actor, domain="信用", limit=1)] == [second]
-        assert valuation.comparable_trades(s, provider.actor, domain="气象") == []
+        assert [t.order_id for t in valuation.comparable_trades(s, domain="信用", limit=1)] == [second]
+        assert valuation.comparable_trades(s, domain="气象") == []
 
         report = valuation.create_report(s, provider.actor, data=ReportCreate.model_validate({
             "subject_type": "product", "subject_id": exchange["product"], "inputs": market_inputs(first, second)}))
@@ -155,7 +155,7 @@ def test_settled_trades_are_for_approved_members(session_factory, exchange):
     pending = make_member(session_factory, None, approved=False)
     with unit_of_work(session_factory) as s:
         with pytest.raises(NotAuthenticated):
-            valuation.comparable_trades(s, ANONYMOUS)
+            valuation.comparables_for(s, ANONYMOUS)
         with pytest.raises(PermissionDenied):
-            valuation.comparable_trades(s, pending.actor)
-        assert len(valuation.comparable_trades(s, exchange["operator"].actor)) == 2
+            valuation.comparables_for(s, pending.actor)
+        assert len(valuation.comparables_for(s, exchange["operator"].actor)) == 2

@@ -10,9 +10,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
-from shujiao.commands import (
-    Actor, authorize, command, query, require_member, require_operator, require_system, require_user,
-)
+from shujiao.commands import Actor, command, query, require_member, require_operator, require_system
 from shujiao.db import expire_loaded, utcnow
 from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.ledger import core as ledger_core
@@ -245,17 +243,12 @@ def orders_due_for_settlement(session: Session, *, now: dt.datetime, after: dt.t
 
 
 @query
-def settled_trades(session: Session, actor: Actor, *, since: dt.datetime | None = None, domain: str | None = None,
+def settled_trades(session: Session, *, since: dt.datetime | None = None, domain: str | None = None,
                    order_ids: Sequence[int] | None = None, limit: int = 100) -> list[OrderRow]:
-    """Settled orders, newest first, as market evidence (成交案例) for valuation's market method: an
-    approved member, the operator or a system job may read them. Callers show the price, the date and the frozen
-    product description, never who bought or sold. ``domain`` is the product's resource domain
-    (所属领域) as frozen in the order's snapshot; ``order_ids`` picks these orders only."""
-    if not actor.is_system:  # the operator's console (``shujiao valuation market --database``)
-        require_user(actor)
-    authorize(actor.is_system or actor.is_operator or (actor.member_id is not None
-                                                       and actor.member_status == "approved"),
-              "仅会员可查询成交案例", "only a member may read settled trades")
+    """Settled orders, newest first, as market evidence (成交案例) for valuation's market method.
+    Callers decide who may see them and show the price, the date and the frozen product
+    description, never who bought or sold. ``domain`` is the product's resource domain (所属领域)
+    as frozen in the order's snapshot; ``order_ids`` picks these orders only."""
     stmt = select(*_order.c).where(_order.c.status == "settled").order_by(_order.c.closed_at.desc(),
                                                                            _order.c.id.desc())
     if since is not None:

@@ -31,7 +31,7 @@ def comparable_trades(session: SessionDep, actor: CurrentActor,
                       since: Annotated[dt.datetime | None, Query()] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ComparableTrade]:
     """Settled trades of the exchange that a market valuation may use as comparables (成交案例)."""
-    return service.comparable_trades(session, actor, domain=domain or None, since=since, limit=limit)
+    return service.comparables_for(session, actor, domain=domain or None, since=since, limit=limit)
 
 
 @router.get("/valuations/{report_id}", response_model=ReportRead)

@@ -171,9 +171,8 @@ def market(
     with transaction() as session:
         if latest:
             named = {c.get("order_id") for c in listed if isinstance(c, dict)}
-            listed += [{"order_id": t.order_id} for t in service.comparable_trades(session, SYSTEM, domain=domain,
-                                                                                  limit=latest)
-                       if t.order_id not in named]
+            trades = service.comparable_trades(session, domain=domain, limit=latest)
+            listed += [{"order_id": t.order_id} for t in trades if t.order_id not in named]
         inputs = _validated("market", data, {"comparables": listed, "quality_score": quality_score})
         assert isinstance(inputs, MarketInputs)
         result = service.compute(session, SYSTEM, inputs)
@@ -187,7 +186,7 @@ def list_comparables(
 ) -> None:
     """The exchange's settled trades that a market valuation may use (成交案例)."""
     with transaction() as session:
-        trades = service.comparable_trades(session, SYSTEM, domain=domain, limit=limit)
+        trades = service.comparable_trades(session, domain=domain, limit=limit)
     Console(width=140).print(_table("成交案例 settled trades", ["订单 order", "价格 price", "结算 settled", "产品 product",
                                                           "领域 domain", "行数 rows"],
                                     [[str(t.order_id), format_fen(t.price_fen),

@@ -74,7 +74,7 @@ def my_valuations(request: Request, session: SessionDep, actor: PageUser) -> Res
                   reports=service.list_reports(session, actor), resources=resources,
                   datasets={r.id: catalog.list_datasets(session, actor, resource_id=r.id) for r in resources},
                   products=[] if actor.is_operator else listing.list_own_products(session, actor),
-                  trades=service.comparable_trades(session, actor, limit=50) if actor.member_status == "approved"
+                  trades=service.comparables_for(session, actor, limit=50) if actor.member_status == "approved"
                   or actor.is_operator else [],
                   subject_types=reports.SUBJECT_TYPES, cost_items=formulas.COST_ITEMS,
                   variants=formulas.INCOME_VARIANTS, rows=range(COMPARABLE_ROWS))

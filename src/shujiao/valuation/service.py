@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
-from shujiao.commands import Actor, command, query, require_member, require_user
+from shujiao.commands import Actor, authorize, command, query, require_member, require_user
 from shujiao.db import utcnow
 from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.listing import service as listing
@@ -43,20 +43,31 @@ def _trade(order: Any) -> ComparableTrade:
 
 
 @query
-def comparable_trades(session: Session, actor: Actor, *, domain: str | None = None, since: dt.datetime | None = None,
+def comparable_trades(session: Session, *, domain: str | None = None, since: dt.datetime | None = None,
                       limit: int = 100) -> list[ComparableTrade]:
     """The exchange's settled trades (成交案例), newest first, that a market valuation may use as
     comparables: price (the order's amount), settlement date and what the product was (its
-    snapshot). ``domain`` keeps the trades of products in that resource domain (所属领域)."""
-    return [_trade(o) for o in market.settled_trades(session, actor, since=since, domain=domain, limit=limit)]
+    snapshot), never the parties. ``domain`` keeps the trades of products in that resource domain
+    (所属领域). Not checked against an actor: see :func:`comparables_for` for people."""
+    return [_trade(o) for o in market.settled_trades(session, since=since, domain=domain, limit=limit)]
 
 
-def _settled_comparables(session: Session, actor: Actor, inputs: MarketInputs) -> dict[int, ComparableTrade]:
+@query
+def comparables_for(session: Session, actor: Actor, *, domain: str | None = None, since: dt.datetime | None = None,
+                    limit: int = 100) -> list[ComparableTrade]:
+    """:func:`comparable_trades` for a person: an approved member or the operator."""
+    require_user(actor)
+    authorize(actor.is_operator or (actor.member_id is not None and actor.member_status == "approved"),
+              "仅会员可查询成交案例", "only a member may read settled trades")
+    return comparable_trades(session, domain=domain, since=since, limit=limit)
+
+
+def _settled_comparables(session: Session, inputs: MarketInputs) -> dict[int, ComparableTrade]:
     """The settled trades the comparables name; a comparable that is not a settled order is refused."""
     wanted = [c.order_id for c in inputs.comparables if c.order_id is not None]
     if not wanted:
         return {}
-    found = {o.id: _trade(o) for o in market.settled_trades(session, actor, order_ids=wanted, limit=len(wanted))}
+    found = {o.id: _trade(o) for o in market.settled_trades(session, order_ids=wanted, limit=len(wanted))}
     missing = [order_id for order_id in wanted if order_id not in found]
     if missing:
         raise InvalidInput(f"可比案例须为已结算的成交订单，以下订单不是：{missing}",
@@ -86,7 +97,7 @@ def compute(session: Session, actor: Actor, inputs: ValuationInputs) -> dict[str
         score = _quality_score_of(session, actor, inputs.quality_report_id)
     if isinstance(inputs, CostInputs):
         return reports.cost_report(inputs, quality_score=score)
-    return reports.market_report(inputs, quality_score=score, trades=_settled_comparables(session, actor, inputs))
+    return reports.market_report(inputs, quality_score=score, trades=_settled_comparables(session, inputs))
 
 
 # --- reports ------------------------------------------------------------------------------------
