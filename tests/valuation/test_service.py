@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -64,6 +65,9 @@ def test_the_market_method_on_settled_trades(session_factory, exchange):
         assert exchange["paid"] not in [t.order_id for t in trades]
         assert [t.order_id for t in valuation.comparable_trades(s, domain="信用", limit=1)] == [second]
         assert valuation.comparable_trades(s, domain="气象") == []
+        settled_at = trades[-1].settled_at
+        assert len(valuation.comparable_trades(s, since=settled_at)) == 2
+        assert valuation.comparable_trades(s, since=settled_at + dt.timedelta(days=1)) == []
 
         report = valuation.create_report(s, provider.actor, data=ReportCreate.model_validate({
             "subject_type": "product", "subject_id": exchange["product"], "inputs": market_inputs(first, second)}))

@@ -9,9 +9,11 @@ something the guidance leaves open (mid-year discounting, how comparables are av
 profit on replacement cost).
 
 Everything here is pure: ``Decimal`` in, ``Decimal`` out, no database, no floats. Amounts are yuan
-(元) as ``Decimal``; intermediates are kept at :data:`PRECISION` significant digits (exact for every
-sum and product of the inputs; the only inexact steps are the divisions of discounting and of
-averaging) and money is rounded to the fen (分, ROUND_HALF_UP) only in :func:`to_fen` at the end.
+(元) as ``Decimal``; intermediates are kept at :data:`PRECISION` significant digits — sums and
+products of the inputs the schemas accept are exact in all but extreme cases (a long product of
+many-decimal factors), and discounting and averaging divide, so those are rounded at the 50th
+digit, far below the fen — and money is rounded to the fen (分, ROUND_HALF_UP) only in
+:func:`to_fen` at the end.
 """
 
 from __future__ import annotations
