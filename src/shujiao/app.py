@@ -28,6 +28,7 @@ from shujiao.registry.api import router as registry_api
 from shujiao.errors import DomainError
 from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
+from shujiao.valuation.api import router as valuation_api
 from shujiao.web import errors as web_errors
 from shujiao.web import pages as web_pages
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api):
         app.include_router(router)
+    app.include_router(valuation_api)
     app.include_router(accounting_api)
     web_pages.install(app)
     web_errors.install(app)

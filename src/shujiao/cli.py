@@ -15,6 +15,7 @@ from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
 from shujiao.registry.cli import cert_app
 from shujiao.tlog.cli import log_app
+from shujiao.valuation.cli import valuation_app
 
 app = typer.Typer(help="Shujiao 数交 — data element exchange platform", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -27,6 +28,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
+app.add_typer(valuation_app, name="valuation")
 app.add_typer(accounting_app, name="accounting")
 
 

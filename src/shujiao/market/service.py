@@ -242,3 +242,31 @@ def orders_due_for_settlement(session: Session, *, now: dt.datetime, after: dt.t
     return session.scalars(
         select(Order.id).where(Order.status == "delivered", Order.delivered_at <= now - after).order_by(Order.id)
     ).all()
+
+
+@query
+def settled_trades(session: Session, *, since: dt.datetime | None = None, domain: str | None = None,
+                   order_ids: Sequence[int] | None = None, limit: int = 100) -> list[OrderRow]:
+    """Settled orders, newest first, as market evidence (成交案例) for valuation's market method.
+    Callers decide who may see them and show the price, the date and the frozen product
+    description, never who bought or sold. ``domain`` is the product's resource domain (所属领域)
+    as frozen in the order's snapshot; ``order_ids`` picks these orders only."""
+    stmt = select(*_order.c).where(_order.c.status == "settled").order_by(_order.c.closed_at.desc(),
+                                                                           _order.c.id.desc())
+    if since is not None:
+        stmt = stmt.where(_order.c.closed_at >= since)
+    if order_ids is not None:
+        stmt = stmt.where(_order.c.id.in_(list(order_ids)))
+    if domain is None:
+        return list(session.execute(stmt.limit(limit)).all())
+    found: list[OrderRow] = []
+    result = session.execute(stmt.execution_options(yield_per=500))
+    try:
+        for order in result:
+            if json.loads(order.snapshot_json).get("resource", {}).get("domain") == domain:
+                found.append(order)
+                if len(found) >= limit:
+                    break
+    finally:
+        result.close()
+    return found

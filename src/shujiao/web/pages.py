@@ -21,6 +21,7 @@ from shujiao.market.pages import router as market_pages
 from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
 from shujiao.registry.pages import router as registry_pages
+from shujiao.valuation.pages import router as valuation_pages
 from shujiao.web import security
 from shujiao.web.templating import make_environment, redirect, render
 
@@ -76,4 +77,5 @@ def install(app: FastAPI) -> None:
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages):
         app.include_router(router)
+    app.include_router(valuation_pages)
     app.include_router(accounting_pages)
