@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 import tempfile
 from pathlib import Path
 
@@ -24,8 +25,11 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.market import service as market
 from shujiao.registry import service as registry
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Answer, Counterparty, PledgeRequest
+from shujiao.valuation import service as valuation
+from shujiao.valuation.schemas import ComparableInput, MarketInputs, ReportCreate
 
 OPERATOR = ("operator", "operator-demo-123")
 PROVIDER = ("provider", "provider-demo-123")
@@ -150,8 +154,12 @@ def load_demo(settings: Settings) -> None:
                                                    contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
         registry.respond(session, bank_actor, settings=settings, number=number, data=Answer(accept=True))
     with unit_of_work(factory) as session:
+        _settled_trades(session, settings)
+    with unit_of_work(factory) as session:
         # Whatever the demo bought on the exchange is in the buyer's books (数据资源入表); classify it.
         classify_demo_purchases(session, _actor(session, BUYER[0]))
+    with unit_of_work(factory) as session:
+        _market_valuation(session)
     typer.echo("demo data loaded")
     _print_logins()
 
@@ -169,6 +177,32 @@ def _register(session: Session, settings: Settings, operator: Actor, seller: Act
     if not publicity:
         registry.decide_application(session, operator, settings=settings, application_id=application.id,
                                     decision=ApplicationDecision(decision="approve", reason="演示数据，材料齐全"))
+
+
+def _settled_trades(session: Session, settings: Settings) -> None:
+    """The buyer buys the traffic and weather products and accepts them: settled trades for the
+    market method's comparables and for the buyer's books."""
+    buyer = _actor(session, BUYER[0])
+    for product in listing.search_listed(session):
+        if product.title.startswith(("贵阳主干道交通流量", "贵阳逐日气象观测数据")):
+            order = market.create_order(session, buyer, product_id=product.id)
+            market.pay_order(session, buyer, order_id=order.id)
+            market.record_delivery(session, buyer, order_id=order.id)
+            market.accept_order(session, buyer, order_id=order.id, fee_rate_bp=settings.market.fee_rate_bp)
+
+
+def _market_valuation(session: Session) -> None:
+    """A final market-method valuation (市场法) of the provider's credit dataset, from the two trades."""
+    seller = _actor(session, PROVIDER[0])
+    dataset_id = next(product.dataset_id for product in listing.search_listed(session)
+                      if product.title.startswith("贵州企业信用评分数据"))
+    comparables = [ComparableInput(order_id=trade.order_id, quality_score=Decimal(90),
+                                   supply_demand_factor=Decimal("1.10"), volume_factor=Decimal("0.95"))
+                   for trade in valuation.comparable_trades(session)]
+    report = valuation.create_report(session, seller, data=ReportCreate(
+        subject_type="dataset", subject_id=dataset_id,
+        inputs=MarketInputs(quality_score=Decimal(92), comparables=comparables)))
+    valuation.finalize_report(session, seller, report_id=report.id)
 
 
 def _print_logins() -> None:

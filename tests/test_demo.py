@@ -1,0 +1,38 @@
+"""The demo data (`make run`) loads on both databases and holds what the pages promise."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from shujiao.accounting import service as accounting
+from shujiao.db import unit_of_work
+from shujiao.demo import BUYER, PROVIDER, _actor, load_demo
+from shujiao.market import service as market
+from shujiao.valuation import service as valuation
+
+
+def test_the_demo_loads_once_with_settled_trades_books_and_a_valuation(settings, session_factory, capsys):
+    load_demo(settings)
+    assert "demo data loaded" in capsys.readouterr().out
+    load_demo(settings)
+    assert "already loaded" in capsys.readouterr().out
+
+    with unit_of_work(session_factory) as session:
+        trades = market.settled_trades(session)
+        assert sorted(trade.amount_fen for trade in trades) == [300_00, 1_200_00]
+
+        buyer = _actor(session, BUYER[0])
+        assets = accounting.list_assets(session, buyer)
+        assert [a.classification for a in assets] == ["intangible", "intangible"]
+        year = accounting.today().year
+        tables = accounting.disclosure(session, buyer, start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
+        assert tables.intangible.problems() == [] and tables.inventory.problems() == []
+        cost = tables.intangible.section("cost")
+        assert cost.increase("purchased") == 1_500_00 and cost.closing["total"] == 1_500_00
+
+        seller = _actor(session, PROVIDER[0])
+        [report] = valuation.list_reports(session, seller)
+        assert (report.method, report.status) == ("market", "final")
+        comparables = valuation.report_read(report).inputs["comparables"]  # type: ignore[index]
+        assert sorted(c["order_id"] for c in comparables) == sorted(t.id for t in trades)
+        assert report.value_fen > 0
