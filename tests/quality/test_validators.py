@@ -20,13 +20,13 @@ NAMES = ["credit_code", "id_card", "mobile", "admin_division", "date"]
 
 
 def sql_verdicts(name: str, values: list[str], formats: list[str] | None = None) -> list[bool]:
-    """Both SQL forms: the one expression, and the conditions as columns combined above (as the profiler runs them)."""
+    """Both SQL forms: the one expression, and helper columns + condition (as the profiler runs them)."""
     formats = formats or ["%Y-%m-%d"]
-    parts = v.validator_parts(name, "value", date_formats=formats)
-    columns = ", ".join(f"{part} AS p{k}" for k, part in enumerate(parts))
+    check = v.validator_check(name, "value", date_formats=formats, alias="helper")
+    helpers = "".join(f", {expression} AS {v.quote_ident(alias)}" for alias, expression in check.columns)
     rows = duckdb.execute(
-        f"SELECT i, one, {v.all_of([f'p{k}' for k in range(len(parts))])} FROM ("
-        f"  SELECT i, {v.validator_sql(name, 'value', date_formats=formats)} AS one, {columns}"
+        f"SELECT i, one, coalesce({check.condition}, false) FROM ("
+        f"  SELECT i, value, {v.validator_sql(name, 'value', date_formats=formats)} AS one{helpers}"
         f"  FROM (SELECT unnest(?) AS value, generate_subscripts(?, 1) AS i)) ORDER BY i", [values, values]).fetchall()
     assert all(one is both for _, one, both in rows)
     return [verdict for _, _, verdict in rows]

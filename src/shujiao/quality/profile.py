@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from shujiao.errors import InvalidInput
 from shujiao.quality.rules import FieldRule, RuleSet
-from shujiao.quality.validators import all_of, date_value_sql, quote_ident, quote_literal, validator_parts
+from shujiao.quality.validators import date_value_sql, quote_ident, quote_literal, validator_check
 
 FileFormat = Literal["csv", "parquet", "xlsx"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -166,7 +166,7 @@ class _Check:
     fail_sql: str
     value_sql: str
     dirty: bool = False  # a failure makes the row dirty (脏数据)
-    parts: tuple[str, ...] = ()  # a validator's conditions, computed as columns of their own (validator_parts)
+    helpers: tuple[tuple[str, str], ...] = ()  # (alias, expression) computed in a projection below
 
 
 def _unreadable(path: Path, file_format: str, exc: Exception) -> InvalidInput:
@@ -259,6 +259,7 @@ class _Run:
         self.rejected_rows: list[int] = []  # 1-based data rows the CSV reader could not parse
         self.types: dict[str, str] = {}
         self.lenient_source: str | None = None
+        self.date_helpers: dict[str, tuple[str, str]] = {}  # column → (alias, TIMESTAMP expression)
 
     def stage(self, name: str) -> None:
         if self._progress:
@@ -310,18 +311,15 @@ class _Run:
         self.path, self.file_format = path, file_format
 
     def stream(self, checks: list[_Check]) -> list[_Check]:
-        """The row stream every pass reads: the row's position, each validator condition as a column
-        of its own (so DuckDB shares the work inside it), and each check as boolean columns (checked,
-        failed). Returns the checks restated over those columns."""
+        """The row stream every pass reads: the row's position, the validators' helper columns (see
+        ValidatorSQL), and each check as boolean columns (checked, failed). Returns the checks
+        restated over those columns."""
         flags, helpers, stored = [], [], []
         for i, check in enumerate(checks):
             if check.kind == "dirty_rows":  # an OR of the other checks' failure columns, restated below
                 continue
             failed = check.fail_sql
-            if check.parts:
-                names = [quote_ident(f"{FLAG}part_{i}_{k}") for k in range(len(check.parts))]
-                helpers += [f"{part} AS {name}" for part, name in zip(check.parts, names, strict=True)]
-                failed = f"({check.checked_sql} AND NOT {all_of(names)})"
+            helpers += [f"{expression} AS {quote_ident(alias)}" for alias, expression in check.helpers]
             checked = check.checked_sql
             if checked != "true":
                 flags.append(f"coalesce({checked}, false) AS {quote_ident(f'{FLAG}checked_{i}')}")
@@ -339,8 +337,10 @@ class _Run:
 
     def rows_sql(self, source: str | None = None) -> str:
         numbered = f"(SELECT row_number() OVER () - 1 AS {quote_ident(RN)}, * FROM {source or self.source})"
-        if self.helpers:
-            numbered = f"(SELECT *, {', '.join(self.helpers)} FROM {numbered})"
+        helpers = self.helpers + [f"{expression} AS {quote_ident(alias)}"
+                                  for alias, expression in self.date_helpers.values()]
+        if helpers:
+            numbered = f"(SELECT *, {', '.join(helpers)} FROM {numbered})"
         return f"(SELECT *{''.join(', ' + f for f in self.flags)} FROM {numbered})"
 
     def data_row(self, position: int) -> int:
@@ -371,7 +371,12 @@ class _Run:
         return rule.date_formats if rule and rule.validator == "date" else ISO_DATE_FORMATS
 
     def as_date(self, column: str) -> str:
-        return date_value_sql(self.text(column), self.date_formats(column))
+        """The column's values as TIMESTAMP: a helper column of the stream, so that a date column
+        used by a validator, a range, a date-order rule and timeliness is parsed once per row."""
+        if column not in self.date_helpers:
+            self.date_helpers[column] = (f"{FLAG}date_{len(self.date_helpers)}",
+                                         date_value_sql(self.text(column), self.date_formats(column)))
+        return quote_ident(self.date_helpers[column][0])
 
     def column_checks(self, rule: FieldRule) -> list[_Check]:
         v = self.text(rule.column)
@@ -385,10 +390,14 @@ class _Run:
             checks.append(_Check("required", "required 必填", rule.column, "true", f"({v} IS NULL)", "NULL"))
         if rule.type:
             add("type", rule.type, TYPE_SQL[rule.type].format(v=v, date=date_value_sql(v, ["%Y-%m-%d"])))
-        if rule.validator:
-            parts = validator_parts(rule.validator, v, date_formats=rule.date_formats)
+        if rule.validator == "date":
+            add("validator", "date", f"({self.as_date(rule.column)} IS NOT NULL)")
+        elif rule.validator:
+            alias = f"{FLAG}helper_{self.rules.fields.index(rule)}"
+            check = validator_check(rule.validator, v, date_formats=rule.date_formats, alias=alias)
             checks.append(_Check("validator", rule.validator, rule.column, present,
-                                 f"({present} AND NOT {all_of(parts)})", v, dirty=True, parts=tuple(parts)))
+                                 f"({present} AND NOT coalesce({check.condition}, false))", v, dirty=True,
+                                 helpers=check.columns))
         if rule.range:
             low, high = rule.range.min, rule.range.max
             if rule.range.is_date:

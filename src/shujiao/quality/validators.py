@@ -3,8 +3,8 @@ vectorized inside the profiling query, and a pure-Python function that says the 
 value (used by the pages' rule editor and by the tests, which check the two agree).
 
 Each SQL builder takes a SQL expression of type VARCHAR (never NULL where it is applied: the profiler
-checks non-null values only) and returns conditions that must all hold (``validator_parts``) or one
-BOOLEAN expression that is never NULL (``validator_sql``). The checks are
+checks non-null values only) and returns a ValidatorSQL (helper columns + condition, what the
+profiler runs) or one BOOLEAN expression that is never NULL (``validator_sql``). The checks are
 strict about form: no surrounding spaces, no lower-case ``x``; a value that needs cleaning is not
 format-compliant (格式合规), which is what the quality score measures.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from shujiao.members import credit_code as uscc
 
@@ -30,6 +31,23 @@ def quote_literal(text: str) -> str:
 
 def _weighted_sum(terms: list[str]) -> str:
     return "(" + " + ".join(terms) + ")"
+
+
+def all_of(conditions: list[str]) -> str:
+    return "(" + " AND ".join(f"({c})" for c in conditions) + ")"
+
+
+@dataclass(frozen=True)
+class ValidatorSQL:
+    """A validator as SQL: helper ``columns`` (alias, expression) to compute in a projection below,
+    and the BOOLEAN ``condition`` over them (NULL means false).
+
+    Why helpers: the check digits need the 17 digits as one integer, used 17 times. DuckDB shares
+    such a repeated subexpression when it stands in a projection of its own, but not inside the
+    branches of AND or CASE, where it computes it 17 times over (measured: 3-5x slower)."""
+
+    columns: tuple[tuple[str, str], ...]
+    condition: str
 
 
 # --- 统一社会信用代码 (GB 32100-2015) ------------------------------------------------------------------
@@ -50,20 +68,27 @@ def _digits_weighted_sql(number: str, weights: tuple[int, ...]) -> str:
     return _weighted_sum([f"({number} // {10 ** (n - 1 - i)} % 10) * {w}" for i, w in enumerate(weights)])
 
 
-def credit_check_character_sql(body: str) -> str:
+def credit_check_character_sql(body: str, digits: str | None = None) -> str:
     """The check character of the 17 characters ``body`` as SQL (GB 32100: weighted sum mod 31).
-    Characters 3-8 are digits (the division code) and are weighed as one integer; the others are
-    looked up in the character set one by one."""
+    Characters 3-8 are digits (the division code) and are weighed as one integer, ``digits`` (by
+    default computed here; see ValidatorSQL for why a caller computes it beforehand); the others
+    are looked up in the character set one by one."""
     charset = quote_literal(uscc.CHARSET)
     letters = [f"(strpos({charset}, substr({body}, {i + 1}, 1)) - 1) * {w}"
                for i, w in enumerate(uscc.WEIGHTS) if not 2 <= i < 8]
-    digits = _digits_weighted_sql(f"TRY_CAST(substr({body}, 3, 6) AS INTEGER)", uscc.WEIGHTS[2:8])
-    total = _weighted_sum([*letters, digits])
+    digits = digits or _credit_digits(body)
+    total = _weighted_sum([*letters, _digits_weighted_sql(digits, uscc.WEIGHTS[2:8])])
     return f"substr({charset}, (31 - {total} % 31) % 31 + 1, 1)"
 
 
-def credit_code_parts(v: str) -> list[str]:
-    return [f"regexp_full_match({v}, '{_USCC_SHAPE}')", f"{credit_check_character_sql(v)} = substr({v}, 18, 1)"]
+def _credit_digits(v: str) -> str:
+    return f"TRY_CAST(substr({v}, 3, 6) AS INTEGER)"
+
+
+def credit_code_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL(((alias, _credit_digits(v)),), all_of([
+        f"regexp_full_match({v}, '{_USCC_SHAPE}')",
+        f"{credit_check_character_sql(v, quote_ident(alias))} = substr({v}, 18, 1)"]))
 
 
 def is_credit_code(value: str) -> bool:
@@ -101,8 +126,8 @@ def _division_ok(code: str) -> bool:
     return code[:2] in PROVINCE_CODES and (code[2:4] != "00" or code[4:6] == "00")
 
 
-def admin_division_parts(v: str) -> list[str]:
-    return [f"regexp_full_match({v}, '[0-9]{{6}}')", _division_sql(v)]
+def admin_division_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL((), all_of([f"regexp_full_match({v}, '[0-9]{{6}}')", _division_sql(v)]))
 
 
 def is_admin_division(value: str) -> bool:
@@ -119,16 +144,22 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"  # check character by weighted sum mod 11
 
 
-def id_check_character_sql(body: str) -> str:
-    """The check character of the 17 digits ``body`` as SQL (ISO 7064 MOD 11-2)."""
-    total = _digits_weighted_sql(f"TRY_CAST(substr({body}, 1, 17) AS BIGINT)", ID_WEIGHTS)
+def id_check_character_sql(body: str, number: str | None = None) -> str:
+    """The check character of the 17 digits ``body`` as SQL (ISO 7064 MOD 11-2); ``number`` is the
+    17 digits as a BIGINT if the caller has computed it already."""
+    total = _digits_weighted_sql(number or _id_number(body), ID_WEIGHTS)
     return f"substr('{ID_CHECK}', {total} % 11 + 1, 1)"
 
 
-def id_card_parts(v: str) -> list[str]:
-    return [f"regexp_full_match({v}, '[0-9]{{17}}[0-9X]')", _division_sql(v), f"substr({v}, 7, 4) >= '1900'",
-            f"try_strptime(substr({v}, 7, 8), '%Y%m%d') IS NOT NULL",
-            f"{id_check_character_sql(v)} = substr({v}, 18, 1)"]
+def _id_number(v: str) -> str:
+    return f"TRY_CAST(substr({v}, 1, 17) AS BIGINT)"
+
+
+def id_card_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL(((alias, _id_number(v)),), all_of([
+        f"regexp_full_match({v}, '[0-9]{{17}}[0-9X]')", _division_sql(v), f"substr({v}, 7, 4) >= '1900'",
+        f"try_strptime(substr({v}, 7, 8), '%Y%m%d') IS NOT NULL",
+        f"{id_check_character_sql(v, quote_ident(alias))} = substr({v}, 18, 1)"]))
 
 
 def id_check_character(first17: str) -> str:
@@ -149,8 +180,8 @@ def is_id_card(value: str) -> bool:
 MOBILE_PATTERN = "1[3-9][0-9]{9}"
 
 
-def mobile_parts(v: str) -> list[str]:
-    return [f"regexp_full_match({v}, '{MOBILE_PATTERN}')"]
+def mobile_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL((), f"regexp_full_match({v}, '{MOBILE_PATTERN}')")
 
 
 def is_mobile(value: str) -> bool:
@@ -198,25 +229,21 @@ def is_date(value: str, formats: list[str]) -> bool:
 
 # --- by name -----------------------------------------------------------------------------------------
 
-def validator_parts(name: str, v: str, *, date_formats: list[str]) -> list[str]:
-    """The validator as boolean SQL conditions that must all hold. Each is safe on any string (TRY_CAST,
-    no errors) and is meant to be projected as its own column: DuckDB then computes a shared
-    subexpression (the 17-digit integer of an id card, say) once, which it does not do inside CASE
-    or AND branches — about five times faster on the id card check."""
+def validator_check(name: str, v: str, *, date_formats: list[str], alias: str) -> ValidatorSQL:
+    """The validator over the VARCHAR expression ``v``, its helper columns named from ``alias``."""
     if name == "date":
-        return [date_sql(v, date_formats)]
-    return {"credit_code": credit_code_parts, "id_card": id_card_parts, "mobile": mobile_parts,
-            "admin_division": admin_division_parts}[name](v)
-
-
-def all_of(parts: list[str]) -> str:
-    """The conjunction of conditions, false (never NULL) where any is NULL."""
-    return "coalesce(" + " AND ".join(f"({p})" for p in parts) + ", false)"
+        return ValidatorSQL((), date_sql(v, date_formats))
+    return {"credit_code": credit_code_check, "id_card": id_card_check, "mobile": mobile_check,
+            "admin_division": admin_division_check}[name](v, alias)
 
 
 def validator_sql(name: str, v: str, *, date_formats: list[str]) -> str:
-    """The validator as one BOOLEAN expression (never NULL)."""
-    return all_of(validator_parts(name, v, date_formats=date_formats))
+    """The validator as one BOOLEAN expression (never NULL), helper columns written inline."""
+    check = validator_check(name, v, date_formats=date_formats, alias="__helper")
+    condition = check.condition
+    for alias, expression in check.columns:
+        condition = condition.replace(quote_ident(alias), f"({expression})")
+    return f"coalesce({condition}, false)"
 
 
 def python_validator(name: str, *, date_formats: list[str]) -> Callable[[str], bool]:
