@@ -335,8 +335,13 @@ class _Run:
         self.flags, self.helpers = flags, helpers
         return stored
 
-    def rows_sql(self, source: str | None = None) -> str:
-        numbered = f"(SELECT row_number() OVER () - 1 AS {quote_ident(RN)}, * FROM {source or self.source})"
+    def numbered(self, source: str | None = None) -> str:
+        """The file's rows, each with its 0-based position (DuckDB keeps the file's order)."""
+        return f"(SELECT row_number() OVER () - 1 AS {quote_ident(RN)}, * FROM {source or self.source})"
+
+    def rows_sql(self, source: str | None = None, *, numbered: str | None = None) -> str:
+        """The numbered rows with the helper and check columns."""
+        numbered = numbered or self.numbered(source)
         helpers = self.helpers + [f"{expression} AS {quote_ident(alias)}"
                                   for alias, expression in self.date_helpers.values()]
         if helpers:
@@ -459,8 +464,9 @@ class _Run:
     # -- pass 1: one aggregate ------------------------------------------------------------------------
 
     def aggregate(self, checks: list[_Check]) -> dict[str, Any]:
-        """Every per-column count, every check's counts and first failures, the worst rows and the
-        newest record time, in one scan. A CSV that does not parse strictly is read again leniently."""
+        """Every per-column count, every check's counts and the positions of its first failures, the
+        positions of the worst rows, and the newest record time, in one scan. A CSV that does not
+        parse strictly is read again leniently (and the rows it skips are recorded)."""
         self.stage("aggregate")
         rn = quote_ident(RN)
         select = ["count(*)"]
@@ -470,17 +476,13 @@ class _Run:
                        f"CAST(max({self.typed(c)}) AS VARCHAR)"]
         for check in checks:
             select += [f"count_if({check.checked_sql})", f"count_if({check.fail_sql})",
-                       f"min_by(struct_pack(r := {rn}, v := CAST({check.value_sql} AS VARCHAR)), {rn}, "
-                       f"{MAX_EXAMPLES}) FILTER (WHERE {check.fail_sql})"]
+                       f"min_by({rn}, {rn}, {MAX_EXAMPLES}) FILTER (WHERE {check.fail_sql})"]
         row_checks = self.row_checks(checks)
         if row_checks:
-            failed_count = " + ".join(f"CAST({c.fail_sql} AS INTEGER)" for c in row_checks)
-            masks = ", ".join(" + ".join(f"(CAST({c.fail_sql} AS BIGINT) << {k})" for k, c in enumerate(chunk))
-                              for chunk in _chunks(row_checks, 62))
+            failed_count = " + ".join(f"CAST({c.fail_sql} AS BIGINT)" for c in row_checks)
             # most failures first, then the earliest row: failures · 2^40 − position
-            select.append(f"max_by(struct_pack(r := {rn}, m := list_value({masks})), "
-                          f"CAST({failed_count} AS BIGINT) * 1099511627776 - {rn}, {MAX_EXAMPLES}) "
-                          f"FILTER (WHERE {failed_count} > 0)")
+            select.append(f"max_by({rn}, ({failed_count}) * 1099511627776 - {rn}, {MAX_EXAMPLES}) "
+                          f"FILTER (WHERE ({failed_count}) > 0)")
         if self.rules.timeliness:
             select.append(f"max({self.as_date(self.rules.timeliness.column)})")
         if self.rules.key:
@@ -500,21 +502,13 @@ class _Run:
         except self.duckdb.Error as exc:
             raise _unreadable(self.path, self.file_format, exc) from exc
         values = iter(row)
-        result: dict[str, Any] = {"rows": next(values), "columns": {}, "checks": [], "worst": (), "newest": None}
+        result: dict[str, Any] = {"rows": next(values), "columns": {}, "checks": [], "worst": [], "newest": None}
         for c in self.columns:
             result["columns"][c] = tuple(next(values) for _ in range(4))
         for _ in checks:
-            checked, failed, examples = next(values), next(values), next(values)
-            result["checks"].append((checked, failed, tuple(
-                Example(self.data_row(e["r"]), e["v"]) for e in sorted(examples or [], key=lambda e: e["r"]))))
+            result["checks"].append((next(values), next(values), sorted(next(values) or [])))
         if row_checks:
-            worst = []
-            for found in next(values) or []:
-                failed = [check for chunk_index, chunk in enumerate(_chunks(row_checks, 62))
-                          for k, check in enumerate(chunk) if found["m"][chunk_index] >> k & 1]
-                worst.append(WorstRow(self.data_row(found["r"]), len(failed),
-                                      tuple(f"{c.column or c.detail}: {c.kind}" for c in failed)))
-            result["worst"] = tuple(worst)
+            result["worst"] = list(next(values) or [])
         if self.rules.timeliness:
             result["newest"] = next(values)
         if self.rules.key:
@@ -529,28 +523,22 @@ class _Run:
         """The checks a single row can fail (not the summaries over them)."""
         return [c for c in checks if c.kind not in ("dirty_rows", "record_complete")]
 
-    # -- pass 2 and 3: exact repeats, and top values ------------------------------------------------------
+    # -- pass 2: hash group-by; pass 3: the rows wanted --------------------------------------------------
 
-    def repeats(self, sets: list[_RepeatSet], top_columns: list[str]) -> tuple[dict[str, tuple[int, int, tuple]],
-                                                                                  dict[str, tuple]]:
-        """For each set: (rows in repeated groups, rows repeating an earlier one, examples); and the top
-        values of ``top_columns`` with exact counts.
-
-        One scan groups by a 64-bit hash of each set (fixed width: fast, spills little) and by each
-        low-cardinality column; if some hash repeats, one more scan keeps just the rows with such a
-        hash, which are then grouped by their values, so a hash collision never counts as a repeat."""
+    def repeats(self, sets: list[_RepeatSet], top_columns: list[str]) -> tuple[list[str], dict[str, tuple]]:
+        """Group by a 64-bit hash of each set (fixed width: fast, spills little) and by each
+        low-cardinality column, in one scan. Returns the hash expressions of the sets and the top
+        values of ``top_columns`` with exact counts; table repeat_groups keeps the repeated hashes."""
         self.stage("repeats")
         hashed = [f"CASE WHEN {s.where} THEN hash({', '.join(s.exprs)}) END" for s in sets]
         keys = [f"h{i}" for i in range(len(sets))] + [f"t{j}" for j in range(len(top_columns))]
-        if not keys:
-            return {}, {}
         projected = [f"{h} AS h{i}" for i, h in enumerate(hashed)] + [
             f"{self.text(c)} AS t{j}" for j, c in enumerate(top_columns)]
         which = f"list_position([{', '.join(f'GROUPING({k})' for k in keys)}], 0) - 1"
         top_sets = ", ".join(str(len(sets) + j) for j in range(len(top_columns))) or "-1"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE repeat_groups AS SELECT {which} AS s, {', '.join(keys)}, count(*) AS n "
-            f"FROM (SELECT {', '.join(projected)} FROM {self.rows_sql()}) "
+            f"FROM (SELECT {', '.join(projected)} FROM {self.source}) "
             f"GROUP BY GROUPING SETS ({', '.join(f'({k})' for k in keys)}) "
             f"HAVING count(*) > 1 OR {which} IN ({top_sets})")
         top = {}
@@ -558,28 +546,55 @@ class _Run:
             top[c] = tuple((value, n) for value, n in self.sql(
                 f"SELECT t{j}, n FROM repeat_groups WHERE s = {len(sets) + j} AND t{j} IS NOT NULL "
                 f"ORDER BY n DESC, t{j} LIMIT {TOP_VALUES}"))
-        found = {s.name: (0, 0, ()) for s in sets}
-        candidates = [i for i in range(len(sets)) if self.sql(
-            f"SELECT count(*) FROM repeat_groups WHERE s = {i} AND h{i} IS NOT NULL")[0][0]]
-        if candidates:
-            self.stage("verify")
-            wanted = " OR ".join(f"({hashed[i]}) IN (SELECT h{i} FROM repeat_groups WHERE s = {i} AND h{i} IS NOT NULL)"
-                                 for i in candidates)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE repeat_rows AS SELECT * FROM {self.rows_sql()} "
-                             f"WHERE {wanted}")
-            for i in candidates:
-                found[sets[i].name] = self.exact_repeats(sets[i], hashed[i], i)
-        return found, top
+        return hashed, top
+
+    def pick(self, positions: set[int], hashed: list[str]) -> None:
+        """Table ``picked``: the rows at ``positions`` (examples, worst rows) and the rows whose hash
+        repeats in some set, in one scan that computes no checks."""
+        self.stage("verify")
+        wanted = [f"({h}) IN (SELECT h{i} FROM repeat_groups WHERE s = {i} AND h{i} IS NOT NULL)"
+                  for i, h in enumerate(hashed)]
+        if positions:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE wanted_positions (p BIGINT)")
+            self.con.executemany("INSERT INTO wanted_positions VALUES (?)", [(p,) for p in sorted(positions)])
+            wanted.append(f"{quote_ident(RN)} IN (SELECT p FROM wanted_positions)")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE picked AS SELECT * FROM {self.numbered()} "
+                         f"WHERE {' OR '.join(wanted) or 'false'}")
+
+    def examples(self, check: _Check, positions: list[int]) -> tuple[Example, ...]:
+        if not positions:
+            return ()
+        found = dict(self.sql(f"SELECT {quote_ident(RN)}, CAST({check.value_sql} AS VARCHAR) FROM picked "
+                              f"WHERE {quote_ident(RN)} IN ({', '.join(map(str, positions))})"))
+        return tuple(Example(self.data_row(p), found.get(p)) for p in positions)
+
+    def worst_rows(self, checks: list[_Check], positions: list[int]) -> tuple[WorstRow, ...]:
+        """The checks the rows at ``positions`` fail, computed again on just those rows."""
+        row_checks = self.row_checks(checks)
+        if not positions or not row_checks:
+            return ()
+        flags = ", ".join(c.fail_sql for c in row_checks)
+        found = {r: flags for r, *flags in self.sql(
+            f"SELECT {quote_ident(RN)}, {flags} FROM {self.rows_sql(numbered='picked')} "
+            f"WHERE {quote_ident(RN)} IN ({', '.join(map(str, positions))})")}
+        worst = []
+        for p in positions:
+            failed = [c for c, flag in zip(row_checks, found[p], strict=True) if flag]
+            worst.append(WorstRow(self.data_row(p), len(failed),
+                                  tuple(f"{c.column or c.detail}: {c.kind}" for c in failed)))
+        return tuple(sorted(worst, key=lambda w: (-w.failed, w.row)))
 
     def exact_repeats(self, repeat_set: _RepeatSet, hashed: str, index: int) -> tuple[int, int, tuple[Example, ...]]:
+        """(rows in repeated groups, rows repeating an earlier one, examples), grouping the picked rows
+        whose hash repeats by their values, so a hash collision never counts as a repeat."""
         rn = quote_ident(RN)
-        values = ", ".join(repeat_set.exprs)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE repeat_ranked AS SELECT {rn} AS r, {repeat_set.value_sql} AS shown, "
-            f"count(*) OVER w AS n, min({rn}) OVER w AS first FROM repeat_rows "
+            f"count(*) OVER w AS n, min({rn}) OVER w AS first FROM picked "
             f"WHERE {repeat_set.where} AND ({hashed}) IN (SELECT h{index} FROM repeat_groups WHERE s = {index}) "
-            f"WINDOW w AS (PARTITION BY {values})")
-        in_groups, repeating = self.sql("SELECT count(*), count_if(r > first) FROM repeat_ranked WHERE n > 1")[0]
+            f"WINDOW w AS (PARTITION BY {', '.join(repeat_set.exprs)})")
+        in_groups, repeating = self.sql(
+            "SELECT count(*), coalesce(count_if(r > first), 0) FROM repeat_ranked WHERE n > 1")[0]
         examples = tuple(
             Example(self.data_row(r), f"{shown} (= row {self.data_row(first)})") for r, shown, first in self.sql(
                 f"SELECT r, shown, first FROM repeat_ranked WHERE n > 1 AND r > first ORDER BY r LIMIT {MAX_EXAMPLES}"))
@@ -619,9 +634,6 @@ def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile
     checks = run.stream(column_checks + run.dataset_checks())
     counted = run.aggregate(checks)
     rows = counted["rows"]
-    results = [RuleResult(kind=check.kind, detail=check.detail, checked=checked, passed=checked - failed,
-                          column=check.column, examples=examples)
-               for check, (checked, failed, examples) in zip(checks, counted["checks"], strict=True)]
 
     sets = [_RepeatSet("duplicate_rows", tuple(quote_ident(c) for c in columns), "true",
                        run.row_text(columns[:4]))]
@@ -632,7 +644,14 @@ def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile
     sets += [_RepeatSet(f"unique:{c}", (quote_ident(c),), f"{quote_ident(c)} IS NOT NULL", run.text(c))
              for c in unique_columns]
     top_columns = [c for c in columns if counted["columns"][c][1] <= TOP_VALUES_MAX_DISTINCT]
-    repeated, top = run.repeats(sets, top_columns)
+    hashed, top = run.repeats(sets, top_columns)
+
+    positions = {p for _, _, found in counted["checks"] for p in found} | set(counted["worst"])
+    run.pick(positions, hashed)
+    results = [RuleResult(kind=check.kind, detail=check.detail, checked=checked, passed=checked - failed,
+                          column=check.column, examples=run.examples(check, found))
+               for check, (checked, failed, found) in zip(checks, counted["checks"], strict=True)]
+    repeated = {s.name: run.exact_repeats(s, hashed[i], i) for i, s in enumerate(sets)}
 
     in_groups, repeating, examples = repeated["duplicate_rows"]
     dataset = [r for r in results if r.column is None or r.kind == "timeliness_period"]
@@ -678,5 +697,5 @@ def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile
         notes.append(f"top values are listed for columns with at most {TOP_VALUES_MAX_DISTINCT:,} distinct values "
                      f"(高频值仅列出取值不超过 {TOP_VALUES_MAX_DISTINCT:,} 种的列)")
     return Profile(file_format=file_format, rows=rows, columns=tuple(profiles), dataset_rules=tuple(dataset),
-                   worst_rows=counted["worst"], profiled_at=run.now.isoformat(), notes=tuple(notes),
+                   worst_rows=run.worst_rows(checks, counted["worst"]), profiled_at=run.now.isoformat(), notes=tuple(notes),
                    seconds=str(Decimal(time.perf_counter() - started).quantize(Decimal("0.001"))))
