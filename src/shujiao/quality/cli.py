@@ -21,9 +21,9 @@ quality_app = typer.Typer(help="Data quality evaluation (数据质量评价, GB/
 
 FORMAT_BY_SUFFIX: dict[str, FileFormat] = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
                                           ".xlsx": "xlsx"}
-STAGE_LABELS = {"read": "读取 reading", "convert": "转换 converting Excel", "aggregate": "统计 counting",
-                "examples": "示例 failed examples", "duplicates": "重复 duplicates", "uniqueness": "唯一 uniqueness",
-                "top_values": "高频值 top values", "worst_rows": "问题行 worst rows", "done": "完成 done"}
+STAGE_LABELS = {"read": "读取 reading", "convert": "转换 converting Excel", "aggregate": "统计与校验 counting, checking",
+                "repeats": "重复与唯一 repeats, uniqueness", "verify": "核对与示例 verifying, examples",
+                "done": "完成 done"}
 
 
 def _fail(exc: DomainError) -> typer.Exit:

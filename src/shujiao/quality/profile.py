@@ -2,12 +2,22 @@
 values; per rule how many values were checked (B) and passed (A) with failed examples; per dataset
 duplicate rows, key uniqueness, cross-field rules and timeliness.
 
-How it runs (bounded memory, few passes): DuckDB with a memory limit, a temporary directory to spill
-to and two threads. The file is read once into a DuckDB table on disk (CSV as text, exactly as
-written; Excel converted first with openpyxl in read-only mode, in chunks, to Parquet); the table's
-``rowid`` is the data row's position. Then: one aggregate query computes every per-column count and
-every rule's pass count at once; group-bys give exact duplicate rows and key uniqueness; one query
-per rule fetches its first failed examples.
+How it runs (bounded memory, few passes, nothing copied): DuckDB with a memory limit, a temporary
+directory to spill to and two threads, streaming over the file (CSV read as text exactly as
+written; Excel converted first with openpyxl in read-only mode, in chunks, to a Parquet file):
+
+1. one aggregate query: per column the non-null count, approximate distinct count (HyperLogLog),
+   min and max; per check the values checked and failed and the positions of its first failures;
+   the positions of the rows failing most checks; the newest record time. Every check is a SQL
+   expression evaluated vectorized inside DuckDB (validators.py), never a Python callback.
+2. one group-by query over GROUPING SETS: a 64-bit hash of the whole row, of the key, of each
+   unique column (exact counts come in step 3), and the values of each column with at most
+   TOP_VALUES_MAX_DISTINCT distinct values (exact top values).
+3. one scan that keeps only the rows wanted: those at the positions found in step 1 (for the
+   examples) and those whose hash repeats. Repeats are then counted on their values, so a hash
+   collision never counts as one: uniqueness and duplicate rows are exact.
+A CSV that does not parse strictly is read leniently instead: the rows DuckDB cannot parse are
+skipped, counted (可访问性) and listed, and row numbers still name the file's data rows.
 """
 
 from __future__ import annotations
@@ -73,10 +83,11 @@ class ColumnProfile:
     name: str
     type: str  # the declared rule type, else what DuckDB infers (VARCHAR, BIGINT, DATE, ...)
     nulls: int
-    distinct: int  # approximate (HyperLogLog) unless the column has a uniqueness rule
+    distinct: int  # approximate (HyperLogLog); a uniqueness rule counts exactly
     min: str | None
     max: str | None
-    top_values: tuple[tuple[str, int], ...]  # (value, count), most frequent first
+    top_values: tuple[tuple[str, int], ...]  # (value, exact count), most frequent first; empty for columns
+    # with more than TOP_VALUES_MAX_DISTINCT distinct values (an identifier has no telling top values)
     rules: tuple[RuleResult, ...] = ()
 
 
