@@ -321,6 +321,15 @@ def test_unparseable_csv_rows_are_counted_and_row_numbers_stay_true(tmp_path: Pa
     assert profile.notes
 
 
+def test_a_file_with_only_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("a,b\n", encoding="utf-8")
+    profile = profile_file(path, file_format="csv", now=NOW,
+                           rules=parse_rules("key: [a]\nfields: [{column: b, validator: mobile, required: true}]"))
+    assert profile.rows == 0 and all(r.checked == 0 for r in profile.column_rules())
+    assert score(profile).to_dict()["overall"] == "0.00"
+
+
 def test_rules_naming_missing_columns_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")

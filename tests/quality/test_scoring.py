@@ -88,3 +88,5 @@ def test_bad_weights_are_refused() -> None:
 def test_nothing_measurable_scores_zero_not_a_crash() -> None:
     result = score(profile_of([], [])).to_dict()
     assert result["overall"] == "0.00" and result["grade"] == "D"
+    no_rows = profile_of([], [RuleResult("readable_file", "", 1, 1)], rows=0)  # readable, but empty
+    assert score(no_rows).to_dict()["overall"] == "0.00"

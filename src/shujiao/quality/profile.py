@@ -516,14 +516,14 @@ class _Run:
         result: dict[str, Any] = {"rows": next(values), "columns": {}, "checks": [], "worst": [], "newest": None}
         for c in self.columns:
             result["columns"][c] = tuple(next(values) for _ in range(4))
-        for _ in checks:
-            result["checks"].append((next(values), next(values), sorted(next(values) or [])))
+        for _ in checks:  # count_if over no rows is NULL
+            result["checks"].append((next(values) or 0, next(values) or 0, sorted(next(values) or [])))
         if row_checks:
             result["worst"] = list(next(values) or [])
         if self.rules.timeliness:
             result["newest"] = next(values)
         if self.rules.key:
-            result["key_present"] = next(values)
+            result["key_present"] = next(values) or 0
         return result
 
     def key_present(self) -> str:

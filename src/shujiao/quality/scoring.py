@@ -42,7 +42,8 @@ Default indicator weights (overridable per rule set or call, by indicator code; 
 weight by ``indicator.sub``, default equal): conformity 0.15, completeness 0.20, accuracy 0.25,
 consistency 0.15, timeliness 0.15, accessibility 0.10.
 
-Grades: A ≥ 90, B ≥ 80, C ≥ 60, D below 60 (on the overall score, rounded to 0.01).
+Grades: A ≥ 90, B ≥ 80, C ≥ 60, D below 60 (on the overall score, rounded to 0.01). A file with no
+data rows scores 0.
 """
 
 from __future__ import annotations
@@ -233,6 +234,8 @@ def score(profile: Profile, *, weights: Mapping[str, Decimal] | None = None) -> 
         value = _weighted_mean([(s.weight, s.score) for s in subs if s.score is not None])
         indicators.append(IndicatorScore(spec, Decimal(weights.get(spec.code, spec.default_weight)), subs, value))
     overall = _weighted_mean([(i.weight, i.score) for i in indicators if i.score is not None])
+    if profile.rows == 0:  # a file without data rows offers nothing to use, whatever else holds
+        overall = Fraction(0)
     return QualityScore(overall_exact=overall if overall is not None else Fraction(0), indicators=tuple(indicators),
                         worst_fields=_worst_fields(profile),
                         worst_rows=tuple({"row": w.row, "failed": w.failed, "rules": list(w.rules)}
