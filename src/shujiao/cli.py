@@ -13,6 +13,7 @@ from shujiao.crypto.cli import keys_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
+from shujiao.quality.cli import quality_app
 from shujiao.registry.cli import cert_app
 from shujiao.tlog.cli import log_app
 from shujiao.valuation.cli import valuation_app
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
+app.add_typer(quality_app, name="quality")
 app.add_typer(valuation_app, name="valuation")
 app.add_typer(accounting_app, name="accounting")
 
