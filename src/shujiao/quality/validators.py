@@ -1,0 +1,192 @@
+"""Built-in validators for Chinese formats (内置校验规则), each twice: a DuckDB SQL expression that runs
+vectorized inside the profiling query, and a pure-Python function that says the same thing for one
+value (used by the pages' rule editor and by the tests, which check the two agree).
+
+Each SQL builder takes a SQL expression of type VARCHAR (never NULL where it is applied: the profiler
+checks non-null values only) and returns a BOOLEAN expression that is never NULL. The checks are
+strict about form: no surrounding spaces, no lower-case ``x``; a value that needs cleaning is not
+format-compliant (格式合规), which is what the quality score measures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from shujiao.members import credit_code as uscc
+
+# --- SQL helpers -----------------------------------------------------------------------------------
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _weighted_sum(terms: list[str]) -> str:
+    return "(" + " + ".join(terms) + ")"
+
+
+# --- 统一社会信用代码 (GB 32100-2015) ------------------------------------------------------------------
+# The character set, weights and check character come from shujiao.members.credit_code, which the
+# member registration already uses: 18 characters of the 31-character set, registration authority
+# code + organisation kind (2), the 6-digit administrative division of the registering authority,
+# the 9-character organisation code, and a check character mod 31.
+
+_USCC_CLASS = "[0-9A-HJ-NP-RTUW-Y]"  # CHARSET: digits and capitals without I, O, S, V, Z
+assert re.fullmatch(_USCC_CLASS + "{31}", uscc.CHARSET)
+_USCC_SHAPE = f"{_USCC_CLASS}{{2}}[0-9]{{6}}{_USCC_CLASS}{{10}}"
+
+
+def credit_code_sql(v: str) -> str:
+    charset = quote_literal(uscc.CHARSET)
+    total = _weighted_sum([f"(strpos({charset}, substr({v}, {i + 1}, 1)) - 1) * {w}"
+                           for i, w in enumerate(uscc.WEIGHTS)])
+    return (f"(CASE WHEN regexp_full_match({v}, '{_USCC_SHAPE}') "
+            f"THEN substr({charset}, (31 - {total} % 31) % 31 + 1, 1) = substr({v}, 18, 1) ELSE false END)")
+
+
+def is_credit_code(value: str) -> bool:
+    return uscc.is_valid(value)
+
+
+# --- 行政区划代码 (GB/T 2260) ---------------------------------------------------------------------------
+# Checked: six ASCII digits; the first two are one of the 34 provincial-level codes (省级行政区,
+# including 71 台湾, 81 香港, 82 澳门); the structure of the rest: 2-digit prefecture (地级, 00 = the
+# province itself; 90 is used for 省直辖县级行政单位) and 2-digit county (县级), where a 00 prefecture
+# must have a 00 county (a province has no county directly under "prefecture 00").
+# NOT checked: that the prefecture or county code exists in the current edition of the list (codes are
+# added and withdrawn every year; a dataset may rightly carry historical codes).
+
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15",              # 北京 天津 河北 山西 内蒙古
+    "21", "22", "23",                          # 辽宁 吉林 黑龙江
+    "31", "32", "33", "34", "35", "36", "37",  # 上海 江苏 浙江 安徽 福建 江西 山东
+    "41", "42", "43", "44", "45", "46",        # 河南 湖北 湖南 广东 广西 海南
+    "50", "51", "52", "53", "54",              # 重庆 四川 贵州 云南 西藏
+    "61", "62", "63", "64", "65",              # 陕西 甘肃 青海 宁夏 新疆
+    "71", "81", "82",                          # 台湾 香港 澳门
+})
+assert len(PROVINCE_CODES) == 34
+_PROVINCES_SQL = "(" + ", ".join(quote_literal(p) for p in sorted(PROVINCE_CODES)) + ")"
+
+
+def _division_sql(v: str) -> str:
+    """The GB/T 2260 structure of the first six characters of ``v`` (which are known to be digits)."""
+    return (f"(substr({v}, 1, 2) IN {_PROVINCES_SQL} "
+            f"AND (substr({v}, 3, 2) <> '00' OR substr({v}, 5, 2) = '00'))")
+
+
+def _division_ok(code: str) -> bool:
+    return code[:2] in PROVINCE_CODES and (code[2:4] != "00" or code[4:6] == "00")
+
+
+def admin_division_sql(v: str) -> str:
+    return f"(CASE WHEN regexp_full_match({v}, '[0-9]{{6}}') THEN {_division_sql(v)} ELSE false END)"
+
+
+def is_admin_division(value: str) -> bool:
+    return re.fullmatch("[0-9]{6}", value) is not None and _division_ok(value)
+
+
+# --- 公民身份号码 (GB 11643-1999), 18 digits ---------------------------------------------------------------
+# Checked: 17 digits + check character (0-9 or X), ISO 7064 MOD 11-2 check character; the birth date
+# (digits 7-14) a real calendar date from 1900-01-01 on; the address code (digits 1-6) with the
+# structure of an administrative division code above. Not checked: that the address code existed at
+# the birth date, or that the birth date is not in the future (it depends on the day of the check).
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"  # check character by weighted sum mod 11
+
+
+def id_card_sql(v: str) -> str:
+    total = _weighted_sum([f"CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS)])
+    birth = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')"
+    return (f"(CASE WHEN regexp_full_match({v}, '[0-9]{{17}}[0-9X]') AND {_division_sql(v)} "
+            f"AND substr({v}, 7, 4) >= '1900' AND {birth} IS NOT NULL "
+            f"THEN substr('{ID_CHECK}', {total} % 11 + 1, 1) = substr({v}, 18, 1) ELSE false END)")
+
+
+def id_check_character(first17: str) -> str:
+    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def is_id_card(value: str) -> bool:
+    if re.fullmatch("[0-9]{17}[0-9X]", value) is None or not _division_ok(value) or value[6:10] < "1900":
+        return False
+    try:
+        dt.datetime.strptime(value[6:14], "%Y%m%d")
+    except ValueError:
+        return False
+    return id_check_character(value[:17]) == value[17]
+
+
+# --- 手机号码 -------------------------------------------------------------------------------------------
+MOBILE_PATTERN = "1[3-9][0-9]{9}"
+
+
+def mobile_sql(v: str) -> str:
+    return f"regexp_full_match({v}, '{MOBILE_PATTERN}')"
+
+
+def is_mobile(value: str) -> bool:
+    return re.fullmatch(MOBILE_PATTERN, value) is not None
+
+
+# --- 日期 ----------------------------------------------------------------------------------------------
+# Each accepted format with the exact shape it must have (zero-padded, years 1000-9999), checked
+# before the calendar check, so DuckDB's strptime and Python's agree on every string.
+DATE_FORMAT_PATTERNS: dict[str, str] = {
+    "%Y-%m-%d": "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}",
+    "%Y/%m/%d": "[1-9][0-9]{3}/[0-9]{2}/[0-9]{2}",
+    "%Y%m%d": "[1-9][0-9]{3}[0-9]{2}[0-9]{2}",
+    "%Y.%m.%d": "[1-9][0-9]{3}\\.[0-9]{2}\\.[0-9]{2}",
+    "%Y年%m月%d日": "[1-9][0-9]{3}年[0-9]{2}月[0-9]{2}日",
+    "%Y-%m-%d %H:%M:%S": "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",
+    "%Y-%m-%dT%H:%M:%S": "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}",
+}
+
+
+def date_value_sql(v: str, formats: list[str]) -> str:
+    """The TIMESTAMP that ``v`` denotes in the first of ``formats`` it has the shape of, else NULL."""
+    cases = " ".join(f"WHEN regexp_full_match({v}, {quote_literal(DATE_FORMAT_PATTERNS[f])}) "
+                     f"THEN try_strptime({v}, {quote_literal(f)})" for f in formats)
+    return f"(CASE {cases} ELSE NULL END)"
+
+
+def date_sql(v: str, formats: list[str]) -> str:
+    return f"({date_value_sql(v, formats)} IS NOT NULL)"
+
+
+def parse_date(value: str, formats: list[str]) -> dt.datetime | None:
+    for f in formats:
+        if re.fullmatch(DATE_FORMAT_PATTERNS[f], value):
+            try:
+                return dt.datetime.strptime(value, f)
+            except ValueError:
+                return None
+    return None
+
+
+def is_date(value: str, formats: list[str]) -> bool:
+    return parse_date(value, formats) is not None
+
+
+# --- by name -----------------------------------------------------------------------------------------
+
+def validator_sql(name: str, v: str, *, date_formats: list[str]) -> str:
+    if name == "date":
+        return date_sql(v, date_formats)
+    return {"credit_code": credit_code_sql, "id_card": id_card_sql, "mobile": mobile_sql,
+            "admin_division": admin_division_sql}[name](v)
+
+
+def python_validator(name: str, *, date_formats: list[str]) -> Callable[[str], bool]:
+    if name == "date":
+        return lambda value: is_date(value, date_formats)
+    return {"credit_code": is_credit_code, "id_card": is_id_card, "mobile": is_mobile,
+            "admin_division": is_admin_division}[name]
