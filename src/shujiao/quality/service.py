@@ -45,8 +45,8 @@ from shujiao.members import service as members
 from shujiao.quality import profile as engine_profile
 from shujiao.quality import rules as engine_rules
 from shujiao.quality import scoring as engine_scoring
-from shujiao.quality.report import ReportView
 from shujiao.quality.models import Attachment, Commission, Report, RuleSet, Signature
+from shujiao.quality.report import ReportView
 from shujiao.quality.schemas import CommissionCreate, ReportRead, ReportSummary, SignatureCreate, SignatureRead
 from shujiao.registry.statement import statement_bytes
 from shujiao.tlog import offline as tlog_offline
@@ -137,7 +137,13 @@ def save_rules(session: Session, actor: Actor, *, dataset_id: int, text: str) ->
     at fault) unless the engine parses them. Only the dataset's owner edits its rules."""
     require_member(actor)
     dataset = catalog.get_dataset(session, actor, dataset_id=dataset_id)
-    engine_rules.parse_rules(text)
+    parsed = engine_rules.parse_rules(text)
+    known = {column["name"] for column in json.loads(dataset.columns_json)}
+    unknown = [name for name in parsed.columns() if name not in known]
+    if unknown:
+        raise InvalidInput(f"规则引用了数据集中没有的字段：{'、'.join(unknown)}",
+                           f"the rules name columns the dataset does not have: {', '.join(unknown)}",
+                           code="bad_rules", columns=unknown)
     # Lock the newest version: two saves at once must not both become version n + 1.
     newest = session.scalar(select(RuleSet).where(RuleSet.dataset_id == dataset.id)
                             .order_by(RuleSet.version.desc()).limit(1).with_for_update())
@@ -554,3 +560,19 @@ def report_view(session: Session, settings: Settings, report: Report, *, full: b
         rule_set_version=report.rule_set_version, rules_text=read.rules_text if isinstance(read, ReportRead) else "",
         overall=read.overall_score, grade=report.grade, created_at=report.created_at, run_by=report.run_by,
         rows=int(profile["rows"]) if profile else None, score=read.score, profile=profile, signature=signature)
+
+
+@query
+def product_badge(session: Session, *, product_id: int) -> dict[str, Any] | None:
+    """What a product page shows of its attached report: score, grade and who signed it."""
+    shown = product_quality(session, product_id=product_id)
+    if shown is None:
+        return None
+    attachment, report = shown
+    signed = signature_of(session, report_id=report.id)
+    return {
+        "report_id": report.id, "overall": f"{Decimal(report.overall_score):.2f}", "grade": report.grade,
+        "evaluated_at": report.created_at, "attached_at": attachment.attached_at,
+        "signed_by": members.public_identity(session, signed.assessor_member_id).name if signed else None,
+        "signed_at": signed.signed_at if signed else None,
+    }

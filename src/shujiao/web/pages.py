@@ -19,6 +19,7 @@ from shujiao.listing.pages import router as listing_pages
 from shujiao.market.pages import router as market_pages
 from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
+from shujiao.quality.pages import router as quality_pages
 from shujiao.registry.pages import router as registry_pages
 from shujiao.web import security
 from shujiao.web.templating import make_environment, redirect, render
@@ -75,3 +76,4 @@ def install(app: FastAPI) -> None:
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages):
         app.include_router(router)
+    app.include_router(quality_pages)
