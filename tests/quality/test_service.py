@@ -13,14 +13,19 @@ from sqlalchemy import select
 
 from shujiao.audit.models import AuditEvent
 from shujiao.catalog import service as catalog
+from shujiao.catalog.models import Dataset
 from shujiao.db import unit_of_work
 from shujiao.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shujiao.listing import service as listing
+from shujiao.listing.schemas import ProductCreate, Review
 from shujiao.quality import service
 from shujiao.quality.models import Commission, Report
 from shujiao.quality.schemas import CommissionCreate, SignatureCreate
 from shujiao.registry.schemas import Counterparty
 from shujiao.tlog import service as tlog
-from tests.factories import make_dataset, make_listed_product, make_member, make_operator, random_credit_code
+from tests.factories import (
+    ALL_CHECKED, make_dataset, make_listed_product, make_member, make_operator, random_credit_code,
+)
 
 GOOD_CODE = random_credit_code()
 BAD_CODE = GOOD_CODE[:-1] + ("0" if GOOD_CODE[-1] != "0" else "1")  # the check character is wrong
@@ -61,6 +66,19 @@ def run(factory, settings, storage, who, dataset_id) -> int:  # type: ignore[no-
     with unit_of_work(factory) as session:
         return service.run_evaluation(session, who.actor, settings=settings, storage=storage,
                                       dataset_id=dataset_id).id
+
+
+def list_dataset(factory, operator, provider, dataset_id) -> int:  # type: ignore[no-untyped-def]
+    """A listed product of the dataset, through the listing service."""
+    with unit_of_work(factory) as session:
+        resource_id = session.get(Dataset, dataset_id).resource_id
+        product = listing.create_product(session, provider.actor, data=ProductCreate(
+            resource_id=resource_id, dataset_id=dataset_id, title="贵州企业信用数据", description="企业信用评分",
+            price_fen=100_00))
+        listing.submit_product(session, provider.actor, product_id=product.id)
+        listing.review_product(session, operator.actor, product_id=product.id,
+                               review=Review(decision="approve", checklist=ALL_CHECKED, reason="合规"))
+        return product.id
 
 
 @pytest.fixture
