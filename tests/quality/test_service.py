@@ -129,6 +129,19 @@ def test_rules_are_versioned_validated_against_the_engine_and_the_columns(sessio
             service.rules_history(session, outsider.actor, dataset_id=dataset_id)
 
 
+def test_two_saves_of_the_same_version_are_a_conflict_not_a_crash(session_factory, world, monkeypatch):  # type: ignore[no-untyped-def]
+    provider, dataset_id = world["provider"], world["dataset_id"]
+    save(session_factory, provider, dataset_id)
+    # The second editor read the rules before the first saved: it too writes version 1.
+    monkeypatch.setattr(service, "current_rules", lambda session, *, dataset_id: None)
+    with pytest.raises(Conflict) as conflict:
+        save(session_factory, provider, dataset_id, RULES + "key: [企业名称]\n")
+    assert conflict.value.code == "concurrent_edit"
+    monkeypatch.undo()
+    with unit_of_work(session_factory) as session:
+        assert [r.rules_text for r in service.rules_history(session, provider.actor, dataset_id=dataset_id)] == [RULES]
+
+
 def test_an_evaluation_profiles_the_sealed_data_and_keeps_a_failing_report(session_factory, settings, storage, world):  # type: ignore[no-untyped-def]
     provider, dataset_id = world["provider"], world["dataset_id"]
     with pytest.raises(Conflict) as no_rules:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -144,15 +145,18 @@ def save_rules(session: Session, actor: Actor, *, dataset_id: int, text: str) ->
         raise InvalidInput(f"规则引用了数据集中没有的字段：{'、'.join(unknown)}",
                            f"the rules name columns the dataset does not have: {', '.join(unknown)}",
                            code="bad_rules", columns=unknown)
-    # Lock the newest version: two saves at once must not both become version n + 1.
-    newest = session.scalar(select(RuleSet).where(RuleSet.dataset_id == dataset.id)
-                            .order_by(RuleSet.version.desc()).limit(1).with_for_update())
+    newest = current_rules(session, dataset_id=dataset.id)
     if newest is not None and newest.rules_text == text:
         raise InvalidInput("规则没有变化", "the rules are unchanged", code="no_change")
     rule_set = RuleSet(dataset_id=dataset.id, version=(newest.version + 1) if newest else 1, rules_text=text,
                        edited_by_user_id=actor.user_id, edited_by=actor.username, created_at=utcnow())
-    session.add(rule_set)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(rule_set)
+    except IntegrityError:
+        # Two saves at once both took version n + 1; the unique (dataset, version) lets one win.
+        raise Conflict("规则刚被他人修改，请刷新后再保存", "the rules were just changed by someone else; reload and save again",
+                       code="concurrent_edit") from None
     audit.record(session, subject_type="dataset", subject_id=dataset.id, change={
         "quality_rules": {"version": rule_set.version, "text": text}})
     return rule_set
