@@ -12,6 +12,7 @@ from shujiao.crypto.cli import keys_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
+from shujiao.quality.cli import quality_app
 from shujiao.registry.cli import cert_app
 from shujiao.tlog.cli import log_app
 
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
+app.add_typer(quality_app, name="quality")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
