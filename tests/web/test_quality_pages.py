@@ -85,6 +85,7 @@ def test_evaluate_commission_sign_and_show_on_the_product(pages, other_pages, wo
     assert f'<option value="{product_id}">' in pages.get(assessor_report_url).text
     attached = pages.submit(assessor_report_url, f"{assessor_report_url}/attach", {"product_id": str(product_id)})
     assert attached.status_code == 303 and attached.headers["location"] == f"/products/{product_id}"
+    assert f'<a href="/products/{product_id}">' in pages.get(assessor_report_url).text  # where it is shown
 
     pages.client.cookies.clear()  # anyone
     product_page = pages.get(f"/products/{product_id}").text

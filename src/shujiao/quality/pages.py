@@ -126,7 +126,7 @@ def report_page(request: Request, session: SessionDep, settings: SettingsDep, ac
     return render(request, "quality/report.html", v=view, report=report, thresholds=grade_thresholds(),
                   may_sign=(commission is not None and commission.status == "open" and view.signature is None
                             and commission.assessor_member_id == actor.member_id),
-                  products=products)
+                  products=products, showing=service.products_showing(session, report_id=report.id) if full else [])
 
 
 @router.post("/quality/reports/{report_id}/sign")

@@ -239,14 +239,18 @@ def report_for_reader(session: Session, actor: Actor, *, report_id: int) -> tupl
     raise _not_found_report()
 
 
+@query
+def products_showing(session: Session, *, report_id: int) -> list[int]:
+    """The products whose page shows this report now (it is their newest attachment)."""
+    candidates = session.scalars(select(Attachment.product_id).where(Attachment.report_id == report_id).distinct())
+    return sorted(product_id for product_id in candidates
+                  if (current := _current_attachment(session, product_id)) is not None
+                  and current.report_id == report_id)
+
+
 def _shown_on_listed_product(session: Session, report_id: int) -> bool:
-    for product_id in session.scalars(select(Attachment.product_id).where(Attachment.report_id == report_id)
-                                      .distinct()):
-        current = _current_attachment(session, product_id)
-        status = session.scalar(select(Product.status).where(Product.id == product_id))
-        if current is not None and current.report_id == report_id and status == "listed":
-            return True
-    return False
+    return any(session.scalar(select(Product.status).where(Product.id == product_id)) == "listed"
+               for product_id in products_showing(session, report_id=report_id))
 
 
 @query
