@@ -11,6 +11,13 @@ from tests.factories import make_member, make_operator
 from tests.quality.test_service import BAD_CODE, CSV, RULES, list_dataset
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The text of every page, without the spaces and line breaks that layout puts in."""
+    document = pdfium.PdfDocument(pdf)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    return text.replace(" ", "").replace("\r", "").replace("\n", "")
+
+
 @pytest.fixture
 def parties(client, session_factory):  # type: ignore[no-untyped-def]
     operator = make_operator(session_factory)
@@ -79,6 +86,10 @@ def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, 
     assert body["signature"]["assessor_name"] == "四川数据资产评估有限公司"
     assert {i["code"] for i in body["score"]["indicators"]} == {
         "conformity", "completeness", "accuracy", "consistency", "timeliness", "accessibility"}
+    public_pdf = client.get(f"/api/v1/quality/reports/{report_id}/pdf")
+    assert public_pdf.status_code == 200
+    printed = pdf_text(public_pdf.content)
+    assert "公开摘要" in printed and "四川数据资产评估有限公司" in printed and BAD_CODE not in printed
     product_quality = client.get(f"/api/v1/quality/products/{product_id}").json()
     assert product_quality["report"]["id"] == report_id and product_quality["report"]["grade"] == body["grade"]
     # The product page says so, to anyone.
@@ -86,9 +97,10 @@ def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, 
     assert page.status_code == 200
     assert 'id="product-quality"' in page.text and "四川数据资产评估有限公司" in page.text
     assert body["overall_score"] in page.text
-    # The owner still gets everything, failed values included.
-    whole = client.get(f"/api/v1/quality/reports/{report_id}", headers=provider)
-    assert whole.json()["full"] and BAD_CODE in whole.text
+    # The owner and the operator still get everything, failed values included.
+    for reader in (provider, parties["op"]):
+        whole = client.get(f"/api/v1/quality/reports/{report_id}", headers=reader)
+        assert whole.json()["full"] and BAD_CODE in whole.text
 
 
 def test_the_pdf_opens_and_prints_the_numbers(client, parties):  # type: ignore[no-untyped-def]
@@ -98,8 +110,7 @@ def test_the_pdf_opens_and_prints_the_numbers(client, parties):  # type: ignore[
     response = client.get(f"/api/v1/quality/reports/{report['id']}/pdf", headers=provider)
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     document = pdfium.PdfDocument(response.content)
-    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
-    compact = text.replace(" ", "").replace("\r", "").replace("\n", "")
+    compact = pdf_text(response.content)
     assert "数据质量评价报告" in compact and report["overall_score"] in compact
     assert "数据格式合规性" in compact and BAD_CODE in compact  # the whole report lists the failed values
     page = document[0].render(scale=1).to_pil().convert("L")
