@@ -20,10 +20,16 @@ NAMES = ["credit_code", "id_card", "mobile", "admin_division", "date"]
 
 
 def sql_verdicts(name: str, values: list[str], formats: list[str] | None = None) -> list[bool]:
-    expression = v.validator_sql(name, "value", date_formats=formats or ["%Y-%m-%d"])
-    rows = duckdb.execute(f"SELECT i, {expression} FROM (SELECT unnest(?) AS value, generate_subscripts(?, 1) AS i) "
-                          f"ORDER BY i", [values, values]).fetchall()
-    return [verdict for _, verdict in rows]
+    """Both SQL forms: the one expression, and helper columns + condition (as the profiler runs them)."""
+    formats = formats or ["%Y-%m-%d"]
+    check = v.validator_check(name, "value", date_formats=formats, alias="helper")
+    helpers = "".join(f", {expression} AS {v.quote_ident(alias)}" for alias, expression in check.columns)
+    rows = duckdb.execute(
+        f"SELECT i, one, coalesce({check.condition}, false) FROM ("
+        f"  SELECT i, value, {v.validator_sql(name, 'value', date_formats=formats)} AS one{helpers}"
+        f"  FROM (SELECT unnest(?) AS value, generate_subscripts(?, 1) AS i)) ORDER BY i", [values, values]).fetchall()
+    assert all(one is both for _, one, both in rows)
+    return [verdict for _, _, verdict in rows]
 
 
 def python_verdicts(name: str, values: list[str], formats: list[str] | None = None) -> list[bool]:

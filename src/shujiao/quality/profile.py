@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from shujiao.errors import InvalidInput
 from shujiao.quality.rules import FieldRule, RuleSet
-from shujiao.quality.validators import date_value_sql, quote_ident, quote_literal, validator_sql
+from shujiao.quality.validators import date_value_sql, quote_ident, quote_literal, validator_check
 
 FileFormat = Literal["csv", "parquet", "xlsx"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -138,7 +138,10 @@ class Profile:
 MEMORY_LIMIT = "512MB"
 THREADS = 2
 XLSX_CHUNK_ROWS = 50_000
-STAGES = ("read", "aggregate", "examples", "duplicates", "uniqueness", "top_values", "worst_rows")
+FLAG = "__shujiao_"  # prefix of the columns the profiler adds to the row stream
+RN = FLAG + "row"  # 0-based position of the row among the rows parsed
+STAGES = ("read", "aggregate", "repeats", "verify")
+TOP_VALUES_MAX_DISTINCT = 100_000  # above this (approx.) distinct count a column's top values are not listed
 ISO_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y%m%d"]
 DECIMAL_SQL = "DECIMAL(38, 10)"
 TYPE_SQL = {  # declared type → a strict check of the text (TRY_CAST alone accepts '1.0' as an integer)
@@ -163,6 +166,7 @@ class _Check:
     fail_sql: str
     value_sql: str
     dirty: bool = False  # a failure makes the row dirty (脏数据)
+    helpers: tuple[tuple[str, str], ...] = ()  # (alias, expression) computed in a projection below
 
 
 def _unreadable(path: Path, file_format: str, exc: Exception) -> InvalidInput:
@@ -225,23 +229,37 @@ def xlsx_to_parquet(source: Path, target: Path, *, progress: Progress | None = N
         book.close()
 
 
+@dataclass(frozen=True)
+class _RepeatSet:
+    """A tuple of expressions whose repeats are counted exactly: whole rows, the key, a unique column."""
+
+    name: str
+    exprs: tuple[str, ...]
+    where: str  # which rows take part (the key present)
+    value_sql: str  # what an example shows
+
+
 class _Run:
-    """One profiling run: a DuckDB database in a temporary directory, the data in table ``data``."""
+    """One profiling run: DuckDB streaming over the file (no copy of the data is kept), spilling to a
+    temporary directory when a group-by outgrows the memory limit."""
 
     def __init__(self, workdir: Path, rules: RuleSet, now: dt.datetime, progress: Progress | None) -> None:
         import duckdb
 
         self.duckdb = duckdb
         (workdir / "spill").mkdir()
-        self.con = duckdb.connect(str(workdir / "profile.duckdb"), config={
+        self.con = duckdb.connect(":memory:", config={
             "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(workdir / "spill"),
             "preserve_insertion_order": True})
+        self.con.execute("SET enable_progress_bar = false")
         self.workdir = workdir
         self.rules = rules
         self.now = now.replace(tzinfo=None)  # record times in a file are wall-clock times
         self._progress = progress
         self.rejected_rows: list[int] = []  # 1-based data rows the CSV reader could not parse
         self.types: dict[str, str] = {}
+        self.lenient_source: str | None = None
+        self.date_helpers: dict[str, tuple[str, str]] = {}  # column → (alias, TIMESTAMP expression)
 
     def stage(self, name: str) -> None:
         if self._progress:
@@ -252,29 +270,30 @@ class _Run:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def load(self, path: Path, file_format: str) -> None:
+    def open_source(self, path: Path, file_format: str) -> None:
+        """Find the file's columns and types (DuckDB's sniffer samples a CSV; Parquet has them)."""
         self.stage("read")
         source = quote_literal(str(path))
         try:
             if file_format == "csv":
                 self.types = {name: kind for name, kind, *_ in self.sql(
                     f"DESCRIBE SELECT * FROM read_csv({source}, header = true)")}
-                self.con.execute(
-                    f"CREATE TABLE data AS SELECT * FROM read_csv({source}, header = true, all_varchar = true, "
-                    f"ignore_errors = true, store_rejects = true, rejects_table = 'csv_rejects', "
-                    f"rejects_scan = 'csv_reject_scans')")
-                # line 1 is the header, so line n is data row n - 1
-                self.rejected_rows = [line - 1 for (line,) in self.sql(
-                    "SELECT DISTINCT line FROM csv_rejects ORDER BY line")]
+                self.source = f"read_csv({source}, header = true, all_varchar = true)"
+                # used only if the strict read fails: skips and records the rows it cannot parse
+                self.lenient_source = (f"read_csv({source}, header = true, all_varchar = true, ignore_errors = true, "
+                                       f"store_rejects = true, rejects_table = 'csv_rejects', "
+                                       f"rejects_scan = 'csv_reject_scans')")
             else:
                 if file_format == "xlsx":
                     converted = self.workdir / "sheet.parquet"
                     xlsx_to_parquet(path, converted, progress=self._progress)
                     source = quote_literal(str(converted))
-                self.con.execute(f"CREATE TABLE data AS SELECT * FROM read_parquet({source})")
+                self.source = f"read_parquet({source})"
+            described = {name: kind for name, kind, *_ in self.sql(
+                f"DESCRIBE SELECT * FROM {self.lenient_source or self.source}")}
         except self.duckdb.Error as exc:
             raise _unreadable(path, file_format, exc) from exc
-        described = {name: kind for name, kind, *_ in self.sql("DESCRIBE data")}
+        self.columns = list(described)
         self.text_columns = {n for n, k in described.items() if k == "VARCHAR"}
         self.types = {n: self.types.get(n, k) for n, k in described.items()}
         missing = [c for c in self.rules.columns() if c not in described]
@@ -282,10 +301,56 @@ class _Run:
             raise InvalidInput(f"规则中的列在文件中不存在：{', '.join(missing)}（文件的列：{', '.join(described)}）",
                                f"the rules name columns the file does not have: {', '.join(missing)} "
                                f"(the file has: {', '.join(described)})", code="bad_rules", columns=missing)
+        for rule in self.rules.fields:
+            if rule.regex is not None:  # RE2 refuses some of what Python's re takes (look-arounds, ...)
+                try:
+                    self.sql(f"SELECT regexp_full_match('', {quote_literal(rule.regex)})")
+                except self.duckdb.Error as exc:
+                    raise InvalidInput(f"正则表达式无法执行（{rule.column}）：{exc}",
+                                       f"the regex of column {rule.column} cannot run: {exc}", code="bad_rules") from exc
+        self.path, self.file_format = path, file_format
 
-    def data_row(self, rowid: int) -> int:
-        """The 1-based data row of the file that table row ``rowid`` came from (skipping rejected rows)."""
-        row = rowid + 1
+    def stream(self, checks: list[_Check]) -> list[_Check]:
+        """The row stream every pass reads: the row's position, the validators' helper columns (see
+        ValidatorSQL), and each check as boolean columns (checked, failed). Returns the checks
+        restated over those columns."""
+        flags, helpers, stored = [], [], []
+        for i, check in enumerate(checks):
+            if check.kind == "dirty_rows":  # an OR of the other checks' failure columns, restated below
+                continue
+            failed = check.fail_sql
+            helpers += [f"{expression} AS {quote_ident(alias)}" for alias, expression in check.helpers]
+            checked = check.checked_sql
+            if checked != "true":
+                flags.append(f"coalesce({checked}, false) AS {quote_ident(f'{FLAG}checked_{i}')}")
+                checked = quote_ident(f"{FLAG}checked_{i}")
+            flags.append(f"coalesce({failed}, false) AS {quote_ident(f'{FLAG}failed_{i}')}")
+            stored.append(_Check(check.kind, check.detail, check.column, checked,
+                                 quote_ident(f"{FLAG}failed_{i}"), check.value_sql, check.dirty))
+        dirty = [c.fail_sql for c in stored if c.dirty]
+        for check in checks:
+            if check.kind == "dirty_rows":
+                stored.append(_Check(check.kind, check.detail, check.column, "true", "(" + " OR ".join(dirty) + ")",
+                                     check.value_sql))
+        self.flags, self.helpers = flags, helpers
+        return stored
+
+    def numbered(self, source: str | None = None) -> str:
+        """The file's rows, each with its 0-based position (DuckDB keeps the file's order)."""
+        return f"(SELECT row_number() OVER () - 1 AS {quote_ident(RN)}, * FROM {source or self.source})"
+
+    def rows_sql(self, source: str | None = None, *, numbered: str | None = None) -> str:
+        """The numbered rows with the helper and check columns."""
+        numbered = numbered or self.numbered(source)
+        helpers = self.helpers + [f"{expression} AS {quote_ident(alias)}"
+                                  for alias, expression in self.date_helpers.values()]
+        if helpers:
+            numbered = f"(SELECT *, {', '.join(helpers)} FROM {numbered})"
+        return f"(SELECT *{''.join(', ' + f for f in self.flags)} FROM {numbered})"
+
+    def data_row(self, position: int) -> int:
+        """The 1-based data row of the file of the row at ``position`` among the rows parsed."""
+        row = position + 1
         for rejected in self.rejected_rows:
             if rejected <= row:
                 row += 1
@@ -311,7 +376,12 @@ class _Run:
         return rule.date_formats if rule and rule.validator == "date" else ISO_DATE_FORMATS
 
     def as_date(self, column: str) -> str:
-        return date_value_sql(self.text(column), self.date_formats(column))
+        """The column's values as TIMESTAMP: a helper column of the stream, so that a date column
+        used by a validator, a range, a date-order rule and timeliness is parsed once per row."""
+        if column not in self.date_helpers:
+            self.date_helpers[column] = (f"{FLAG}date_{len(self.date_helpers)}",
+                                         date_value_sql(self.text(column), self.date_formats(column)))
+        return quote_ident(self.date_helpers[column][0])
 
     def column_checks(self, rule: FieldRule) -> list[_Check]:
         v = self.text(rule.column)
@@ -325,8 +395,14 @@ class _Run:
             checks.append(_Check("required", "required 必填", rule.column, "true", f"({v} IS NULL)", "NULL"))
         if rule.type:
             add("type", rule.type, TYPE_SQL[rule.type].format(v=v, date=date_value_sql(v, ["%Y-%m-%d"])))
-        if rule.validator:
-            add("validator", rule.validator, validator_sql(rule.validator, v, date_formats=rule.date_formats))
+        if rule.validator == "date":
+            add("validator", "date", f"({self.as_date(rule.column)} IS NOT NULL)")
+        elif rule.validator:
+            alias = f"{FLAG}helper_{self.rules.fields.index(rule)}"
+            check = validator_check(rule.validator, v, date_formats=rule.date_formats, alias=alias)
+            checks.append(_Check("validator", rule.validator, rule.column, present,
+                                 f"({present} AND NOT coalesce({check.condition}, false))", v, dirty=True,
+                                 helpers=check.columns))
         if rule.range:
             low, high = rule.range.min, rule.range.max
             if rule.range.is_date:
@@ -345,18 +421,18 @@ class _Run:
             add("regex", rule.regex, f"regexp_full_match({v}, {quote_literal(rule.regex)})")
         return checks
 
-    def dataset_checks(self, column_checks: list[_Check]) -> list[_Check]:
+    def dataset_checks(self) -> list[_Check]:
         checks = []
         required = [r.column for r in self.rules.fields if r.required]
         if required:
             checks.append(_Check("record_complete", "all required present 必填项齐全", None, "true",
                                  "(" + " OR ".join(f"{quote_ident(c)} IS NULL" for c in required) + ")",
-                                 self._row_text(required)))
-        dirty = [c for c in column_checks if c.dirty]
-        if dirty:
-            checks.append(_Check("dirty_rows", "no failed column rule 无校验失败", None, "true",
-                                 "(" + " OR ".join(c.fail_sql for c in dirty) + ")",
-                                 self._row_text(list(dict.fromkeys(c.column for c in dirty if c.column)))))
+                                 self.row_text(required)))
+        dirty_columns = [r.column for r in self.rules.fields
+                         if r.type or r.validator or r.range or r.enum or r.regex]
+        if dirty_columns:
+            checks.append(_Check("dirty_rows", "no failed column rule 无校验失败", None, "true", "false",
+                                 self.row_text(dirty_columns)))
         for rule in self.rules.cross_fields:
             if rule.compare_as == "number":
                 left, right = (f"TRY_CAST({self.text(c)} AS {DECIMAL_SQL})" for c in (rule.left, rule.right))
@@ -368,7 +444,7 @@ class _Run:
             both = f"({left} IS NOT NULL AND {right} IS NOT NULL)"
             checks.append(_Check(kind, f"{rule.name}: {rule.left} {rule.op} {rule.right}", None, both,
                                  f"({both} AND NOT ({left} {SQL_OP[rule.op]} {right}))",
-                                 self._row_text([rule.left, rule.right])))
+                                 self.row_text([rule.left, rule.right])))
         timeliness = self.rules.timeliness
         if timeliness and timeliness.max_age_days:
             ts = self.as_date(timeliness.column)
@@ -380,99 +456,153 @@ class _Run:
                                  self.text(timeliness.column)))
         return checks
 
-    def _row_text(self, columns: list[str]) -> str:
+    def row_text(self, columns: list[str]) -> str:
         """What to show of a failed row: the named columns as ``a=1; b=2``."""
         parts = [f"{quote_literal(c + '=')} || coalesce({self.text(c)}, 'NULL')" for c in columns]
         return " || '; ' || ".join(parts) if parts else "NULL"
 
-    # -- passes ---------------------------------------------------------------------------------------
+    # -- pass 1: one aggregate ------------------------------------------------------------------------
 
-    def aggregate(self, columns: list[str], checks: list[_Check]) -> tuple[int, dict[str, tuple], list[tuple[int, int]],
-                                                                             Any]:
+    def aggregate(self, checks: list[_Check]) -> dict[str, Any]:
+        """Every per-column count, every check's counts and the positions of its first failures, the
+        positions of the worst rows, and the newest record time, in one scan. A CSV that does not
+        parse strictly is read again leniently (and the rows it skips are recorded)."""
         self.stage("aggregate")
+        rn = quote_ident(RN)
         select = ["count(*)"]
-        for c in columns:
+        for c in self.columns:
             ident = quote_ident(c)
             select += [f"count({ident})", f"approx_count_distinct({ident})", f"CAST(min({self.typed(c)}) AS VARCHAR)",
-                       f"CAST(max({self.typed(c)}) AS VARCHAR)", f"approx_top_k({self.text(c)}, {TOP_VALUES})"]
+                       f"CAST(max({self.typed(c)}) AS VARCHAR)"]
         for check in checks:
-            select += [f"count_if({check.checked_sql})", f"count_if({check.fail_sql})"]
-        timeliness = self.rules.timeliness
-        if timeliness:
-            select.append(f"max({self.as_date(timeliness.column)})")
+            select += [f"count_if({check.checked_sql})", f"count_if({check.fail_sql})",
+                       f"min_by({rn}, {rn}, {MAX_EXAMPLES}) FILTER (WHERE {check.fail_sql})"]
+        row_checks = self.row_checks(checks)
+        if row_checks:
+            failed_count = " + ".join(f"CAST({c.fail_sql} AS BIGINT)" for c in row_checks)
+            # most failures first, then the earliest row: failures · 2^40 − position
+            select.append(f"max_by({rn}, ({failed_count}) * 1099511627776 - {rn}, {MAX_EXAMPLES}) "
+                          f"FILTER (WHERE ({failed_count}) > 0)")
+        if self.rules.timeliness:
+            select.append(f"max({self.as_date(self.rules.timeliness.column)})")
+        if self.rules.key:
+            select.append(f"count_if({self.key_present()})")
+        query = lambda source: f"SELECT {', '.join(select)} FROM {self.rows_sql(source)}"  # noqa: E731
         try:
-            row = self.sql("SELECT " + ", ".join(select) + " FROM data")[0]
-        except self.duckdb.Error as exc:  # a regex DuckDB's RE2 does not take, say
-            raise InvalidInput(f"规则无法执行：{exc}", f"a rule cannot run: {exc}", code="bad_rules") from exc
-        rows, at = row[0], 1
-        per_column = {}
-        for c in columns:
-            per_column[c] = row[at:at + 5]
-            at += 5
-        counts = [(row[at + 2 * i], row[at + 2 * i + 1]) for i in range(len(checks))]
-        newest = row[-1] if timeliness else None
-        return rows, per_column, counts, newest
+            try:
+                (row,) = self.sql(query(None))
+            except self.duckdb.Error:
+                if self.lenient_source is None:
+                    raise
+                (row,) = self.sql(query(self.lenient_source))
+                self.source = self.lenient_source  # the later passes must see the same rows
+                # line 1 is the header, so line n is data row n - 1
+                self.rejected_rows = [line - 1 for (line,) in self.sql(
+                    "SELECT DISTINCT line FROM csv_rejects ORDER BY line")]
+        except self.duckdb.Error as exc:
+            raise _unreadable(self.path, self.file_format, exc) from exc
+        values = iter(row)
+        result: dict[str, Any] = {"rows": next(values), "columns": {}, "checks": [], "worst": [], "newest": None}
+        for c in self.columns:
+            result["columns"][c] = tuple(next(values) for _ in range(4))
+        for _ in checks:
+            result["checks"].append((next(values), next(values), sorted(next(values) or [])))
+        if row_checks:
+            result["worst"] = list(next(values) or [])
+        if self.rules.timeliness:
+            result["newest"] = next(values)
+        if self.rules.key:
+            result["key_present"] = next(values)
+        return result
 
-    def repeated_groups(self, exprs: list[str], where: str, value_sql: str) -> tuple[int, int, tuple[Example, ...]]:
-        """Exact repeats of the tuple ``exprs`` over rows ``where``: (rows in repeated groups, rows that
-        repeat an earlier one, the first repeated rows as examples). A 64-bit hash groups first (fast,
-        fixed-width); only rows whose hash repeats are then grouped by their values, so a hash
-        collision cannot count as a repeat."""
-        hashed = f"hash({', '.join(exprs)})"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE repeated_hash AS SELECT {hashed} AS h FROM data "
-                         f"WHERE {where} GROUP BY h HAVING count(*) > 1")
-        (candidates,) = self.sql("SELECT count(*) FROM repeated_hash")[0]
-        if not candidates:
-            return 0, 0, ()
-        keys = ", ".join(f"{e} AS k{i}" for i, e in enumerate(exprs))
-        key_names = ", ".join(f"k{i}" for i in range(len(exprs)))
+    def key_present(self) -> str:
+        return " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in self.rules.key)
+
+    @staticmethod
+    def row_checks(checks: list[_Check]) -> list[_Check]:
+        """The checks a single row can fail (not the summaries over them)."""
+        return [c for c in checks if c.kind not in ("dirty_rows", "record_complete")]
+
+    # -- pass 2: hash group-by; pass 3: the rows wanted --------------------------------------------------
+
+    def repeats(self, sets: list[_RepeatSet], top_columns: list[str]) -> tuple[list[str], dict[str, tuple]]:
+        """Group by a 64-bit hash of each set (fixed width: fast, spills little) and by each
+        low-cardinality column, in one scan. Returns the hash expressions of the sets and the top
+        values of ``top_columns`` with exact counts; table repeat_groups keeps the repeated hashes."""
+        self.stage("repeats")
+        hashed = [f"CASE WHEN {s.where} THEN hash({', '.join(s.exprs)}) END" for s in sets]
+        keys = [f"h{i}" for i in range(len(sets))] + [f"t{j}" for j in range(len(top_columns))]
+        projected = [f"{h} AS h{i}" for i, h in enumerate(hashed)] + [
+            f"{self.text(c)} AS t{j}" for j, c in enumerate(top_columns)]
+        which = f"list_position([{', '.join(f'GROUPING({k})' for k in keys)}], 0) - 1"
+        top_sets = ", ".join(str(len(sets) + j) for j in range(len(top_columns))) or "-1"
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE repeated_rows AS SELECT rowid AS r, {value_sql} AS shown, {keys} FROM data "
-            f"WHERE {where} AND {hashed} IN (SELECT h FROM repeated_hash)")
+            f"CREATE OR REPLACE TEMP TABLE repeat_groups AS SELECT {which} AS s, {', '.join(keys)}, count(*) AS n "
+            f"FROM (SELECT {', '.join(projected)} FROM {self.source}) "
+            f"GROUP BY GROUPING SETS ({', '.join(f'({k})' for k in keys)}) "
+            f"HAVING count(*) > 1 OR {which} IN ({top_sets})")
+        top = {}
+        for j, c in enumerate(top_columns):
+            top[c] = tuple((value, n) for value, n in self.sql(
+                f"SELECT t{j}, n FROM repeat_groups WHERE s = {len(sets) + j} AND t{j} IS NOT NULL "
+                f"ORDER BY n DESC, t{j} LIMIT {TOP_VALUES}"))
+        return hashed, top
+
+    def pick(self, positions: set[int], hashed: list[str]) -> None:
+        """Table ``picked``: the rows at ``positions`` (examples, worst rows) and the rows whose hash
+        repeats in some set, in one scan that computes no checks."""
+        self.stage("verify")
+        wanted = [f"({h}) IN (SELECT h{i} FROM repeat_groups WHERE s = {i} AND h{i} IS NOT NULL)"
+                  for i, h in enumerate(hashed)]
+        if positions:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE wanted_positions (p BIGINT)")
+            self.con.executemany("INSERT INTO wanted_positions VALUES (?)", [(p,) for p in sorted(positions)])
+            wanted.append(f"{quote_ident(RN)} IN (SELECT p FROM wanted_positions)")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE picked AS SELECT * FROM {self.numbered()} "
+                         f"WHERE {' OR '.join(wanted) or 'false'}")
+
+    def examples(self, check: _Check, positions: list[int]) -> tuple[Example, ...]:
+        if not positions:
+            return ()
+        found = dict(self.sql(f"SELECT {quote_ident(RN)}, CAST({check.value_sql} AS VARCHAR) FROM picked "
+                              f"WHERE {quote_ident(RN)} IN ({', '.join(map(str, positions))})"))
+        return tuple(Example(self.data_row(p), found.get(p)) for p in positions)
+
+    def worst_rows(self, checks: list[_Check], positions: list[int]) -> tuple[WorstRow, ...]:
+        """The checks the rows at ``positions`` fail, computed again on just those rows."""
+        row_checks = self.row_checks(checks)
+        if not positions or not row_checks:
+            return ()
+        flags = ", ".join(c.fail_sql for c in row_checks)
+        found = {r: flags for r, *flags in self.sql(
+            f"SELECT {quote_ident(RN)}, {flags} FROM {self.rows_sql(numbered='picked')} "
+            f"WHERE {quote_ident(RN)} IN ({', '.join(map(str, positions))})")}
+        worst = []
+        for p in positions:
+            failed = [c for c, flag in zip(row_checks, found[p], strict=True) if flag]
+            worst.append(WorstRow(self.data_row(p), len(failed),
+                                  tuple(f"{c.column or c.detail}: {c.kind}" for c in failed)))
+        return tuple(sorted(worst, key=lambda w: (-w.failed, w.row)))
+
+    def exact_repeats(self, repeat_set: _RepeatSet, hashed: str, index: int) -> tuple[int, int, tuple[Example, ...]]:
+        """(rows in repeated groups, rows repeating an earlier one, examples), grouping the picked rows
+        whose hash repeats by their values, so a hash collision never counts as a repeat."""
+        rn = quote_ident(RN)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE repeated_rows_ranked AS SELECT r, shown, "
-            f"count(*) OVER (PARTITION BY {key_names}) AS n, min(r) OVER (PARTITION BY {key_names}) AS first "
-            f"FROM repeated_rows")
-        in_groups, repeats = self.sql(
-            "SELECT count(*), count_if(r > first) FROM repeated_rows_ranked WHERE n > 1")[0]
+            f"CREATE OR REPLACE TEMP TABLE repeat_ranked AS SELECT {rn} AS r, {repeat_set.value_sql} AS shown, "
+            f"count(*) OVER w AS n, min({rn}) OVER w AS first FROM picked "
+            f"WHERE {repeat_set.where} AND ({hashed}) IN (SELECT h{index} FROM repeat_groups WHERE s = {index}) "
+            f"WINDOW w AS (PARTITION BY {', '.join(repeat_set.exprs)})")
+        in_groups, repeating = self.sql(
+            "SELECT count(*), coalesce(count_if(r > first), 0) FROM repeat_ranked WHERE n > 1")[0]
         examples = tuple(
             Example(self.data_row(r), f"{shown} (= row {self.data_row(first)})") for r, shown, first in self.sql(
-                f"SELECT r, shown, first FROM repeated_rows_ranked WHERE n > 1 AND r > first "
-                f"ORDER BY r LIMIT {MAX_EXAMPLES}"))
-        return in_groups, repeats, examples
+                f"SELECT r, shown, first FROM repeat_ranked WHERE n > 1 AND r > first ORDER BY r LIMIT {MAX_EXAMPLES}"))
+        return in_groups, repeating, examples
 
-    def examples(self, check: _Check) -> tuple[Example, ...]:
-        return tuple(Example(self.data_row(r), value) for r, value in self.sql(
-            f"SELECT rowid, {check.value_sql} FROM data WHERE {check.fail_sql} ORDER BY rowid LIMIT {MAX_EXAMPLES}"))
 
-    def top_values(self, columns: list[str], candidates: dict[str, list[str]]) -> dict[str, tuple[tuple[str, int], ...]]:
-        """Exact counts of the values approx_top_k proposed, all columns in one scan."""
-        self.stage("top_values")
-        pairs = [(c, v) for c in columns for v in candidates[c] if v is not None]
-        if not pairs:
-            return {c: () for c in columns}
-        counts = self.sql("SELECT " + ", ".join(f"count_if({self.text(c)} = {quote_literal(v)})" for c, v in pairs)
-                          + " FROM data")[0]
-        found: dict[str, list[tuple[str, int]]] = {c: [] for c in columns}
-        for (c, v), n in zip(pairs, counts, strict=True):
-            found[c].append((v, n))
-        return {c: tuple(sorted(found[c], key=lambda p: (-p[1], p[0]))) for c in columns}
-
-    def worst_rows(self, checks: list[_Check]) -> tuple[WorstRow, ...]:
-        self.stage("worst_rows")
-        row_checks = [c for c in checks if c.kind not in ("dirty_rows", "record_complete")]
-        if not row_checks:
-            return ()
-        flags = ", ".join(f"coalesce({c.fail_sql}, false) AS f{i}" for i, c in enumerate(row_checks))
-        total = " + ".join(f"CAST(f{i} AS INTEGER)" for i in range(len(row_checks)))
-        found = self.sql(f"SELECT * FROM (SELECT rowid AS r, {flags} FROM data) WHERE ({total}) > 0 "
-                         f"ORDER BY ({total}) DESC, r LIMIT {MAX_EXAMPLES}")
-        worst = []
-        for r, *flags_of_row in found:
-            failed = [f"{c.column or c.detail}: {c.kind}" for c, flag in zip(row_checks, flags_of_row, strict=True)
-                      if flag]
-            worst.append(WorstRow(self.data_row(r), len(failed), tuple(failed)))
-        return tuple(worst)
+def _chunks(items: list[_Check], size: int) -> list[list[_Check]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def profile_file(path: Path, *, file_format: FileFormat, rules: RuleSet, now: dt.datetime,
@@ -480,7 +610,8 @@ def profile_file(path: Path, *, file_format: FileFormat, rules: RuleSet, now: dt
     """Profile ``path`` under ``rules`` as of ``now`` (timeliness is measured against it).
 
     Raises shujiao.errors.InvalidInput (code ``unreadable_file``) if the file cannot be read as
-    ``file_format``, and (code ``bad_rules``) if the rules name a column the file does not have.
+    ``file_format``, and (code ``bad_rules``) if the rules name a column the file does not have or
+    hold a regular expression DuckDB cannot run.
     """
     if file_format not in ("csv", "parquet", "xlsx"):
         raise InvalidInput(f"不支持的文件格式 {file_format}", f"unsupported file format {file_format}",
@@ -497,46 +628,43 @@ def profile_file(path: Path, *, file_format: FileFormat, rules: RuleSet, now: dt
 
 
 def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile:
-    run.load(path, file_format)
-    rules = run.rules
-    columns = list(run.types)
+    run.open_source(path, file_format)
+    rules, columns = run.rules, run.columns
     column_checks = [check for rule in rules.fields for check in run.column_checks(rule)]
-    dataset_checks = run.dataset_checks(column_checks)
-    checks = column_checks + dataset_checks
-    rows, per_column, counts, newest = run.aggregate(columns, checks)
+    checks = run.stream(column_checks + run.dataset_checks())
+    counted = run.aggregate(checks)
+    rows = counted["rows"]
 
-    results: dict[int, RuleResult] = {}
-    run.stage("examples")
-    for i, (check, (checked, failed)) in enumerate(zip(checks, counts, strict=True)):
-        results[i] = RuleResult(kind=check.kind, detail=check.detail, checked=checked, passed=checked - failed,
-                                column=check.column, examples=run.examples(check) if failed else ())
-
-    run.stage("duplicates")
-    all_columns = [quote_ident(c) for c in columns]
-    _, repeats, repeat_examples = run.repeated_groups(
-        all_columns, "true", run._row_text(columns[:4]) if columns else "NULL")
-    dataset = [RuleResult("duplicate_rows", "rows repeating an earlier row 重复行", rows, rows - repeats,
-                          examples=repeat_examples)]
-
-    run.stage("uniqueness")
-    unique_results: dict[str, RuleResult] = {}
+    sets = [_RepeatSet("duplicate_rows", tuple(quote_ident(c) for c in columns), "true",
+                       run.row_text(columns[:4]))]
     if rules.key:
-        present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in rules.key)
-        (checked,) = run.sql(f"SELECT count(*) FROM data WHERE {present}")[0]
-        in_groups, _, examples = run.repeated_groups([quote_ident(c) for c in rules.key], present,
-                                                      run._row_text(rules.key))
+        sets.append(_RepeatSet("key_unique", tuple(quote_ident(c) for c in rules.key), run.key_present(),
+                               run.row_text(rules.key)))
+    unique_columns = [r.column for r in rules.fields if r.unique]
+    sets += [_RepeatSet(f"unique:{c}", (quote_ident(c),), f"{quote_ident(c)} IS NOT NULL", run.text(c))
+             for c in unique_columns]
+    top_columns = [c for c in columns if counted["columns"][c][1] <= TOP_VALUES_MAX_DISTINCT]
+    hashed, top = run.repeats(sets, top_columns)
+
+    positions = {p for _, _, found in counted["checks"] for p in found} | set(counted["worst"])
+    run.pick(positions, hashed)
+    results = [RuleResult(kind=check.kind, detail=check.detail, checked=checked, passed=checked - failed,
+                          column=check.column, examples=run.examples(check, found))
+               for check, (checked, failed, found) in zip(checks, counted["checks"], strict=True)]
+    repeated = {s.name: run.exact_repeats(s, hashed[i], i) for i, s in enumerate(sets)}
+
+    in_groups, repeating, examples = repeated["duplicate_rows"]
+    dataset = [r for r in results if r.column is None or r.kind == "timeliness_period"]
+    dataset.append(RuleResult("duplicate_rows", "rows repeating an earlier row 重复行", rows, rows - repeating,
+                              examples=examples))
+    if rules.key:
+        checked = counted["key_present"]
+        in_groups, _, examples = repeated["key_unique"]
         dataset.append(RuleResult("key_unique", "key " + ", ".join(rules.key) + " unique 主键唯一", checked,
                                   checked - in_groups, examples=examples))
-    for rule in rules.fields:
-        if rule.unique:
-            ident = quote_ident(rule.column)
-            checked = per_column[rule.column][0]
-            in_groups, _, examples = run.repeated_groups([ident], f"{ident} IS NOT NULL", run.text(rule.column))
-            unique_results[rule.column] = RuleResult("unique", "unique 唯一", checked, checked - in_groups,
-                                                     column=rule.column, examples=examples)
-
     timeliness = rules.timeliness
     if timeliness:
+        newest = counted["newest"]
         fresh = newest is not None and run.now - newest <= dt.timedelta(days=timeliness.frequency_days)
         shown = newest.isoformat(sep=" ") if newest is not None else None
         dataset.append(RuleResult(
@@ -547,25 +675,27 @@ def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile
     dataset.append(RuleResult("readable_rows", "data rows parsed 可解析行", rows + len(run.rejected_rows), rows,
                               examples=tuple(Example(r, None) for r in run.rejected_rows[:MAX_EXAMPLES])))
 
-    top = run.top_values(columns, {c: list(per_column[c][4] or []) for c in columns})
     profiles = []
     for c in columns:
-        non_null, distinct, low, high, _ = per_column[c]
-        own = [results[i] for i, check in enumerate(column_checks) if check.column == c]
-        if c in unique_results:
-            own.append(unique_results[c])
+        non_null, distinct, low, high = counted["columns"][c]
+        own = [r for r, check in zip(results, checks, strict=True)
+               if check.column == c and check.kind != "timeliness_period"]
+        if c in unique_columns:
+            in_groups, _, examples = repeated[f"unique:{c}"]
+            own.append(RuleResult("unique", "unique 唯一", non_null, non_null - in_groups, column=c, examples=examples))
         rule = rules.field(c)
         profiles.append(ColumnProfile(name=c, type=(rule.type if rule and rule.type else run.types[c]),
                                       nulls=rows - non_null, distinct=distinct, min=low, max=high,
-                                      top_values=top[c], rules=tuple(own)))
-    dataset = [results[len(column_checks) + i] for i in range(len(dataset_checks))] + dataset
-    worst = run.worst_rows(checks)
+                                      top_values=top.get(c, ()), rules=tuple(own)))
     if run._progress:
         run._progress("done", len(STAGES), len(STAGES))
-    notes = ()
+    notes = []
     if run.rejected_rows:
-        notes = (f"{len(run.rejected_rows)} rows could not be parsed and were left out "
-                 f"({len(run.rejected_rows)} 行无法解析，未计入)",)
+        notes.append(f"{len(run.rejected_rows)} rows could not be parsed and were left out "
+                     f"({len(run.rejected_rows)} 行无法解析，未计入)")
+    if len(top_columns) < len(columns):
+        notes.append(f"top values are listed for columns with at most {TOP_VALUES_MAX_DISTINCT:,} distinct values "
+                     f"(高频值仅列出取值不超过 {TOP_VALUES_MAX_DISTINCT:,} 种的列)")
     return Profile(file_format=file_format, rows=rows, columns=tuple(profiles), dataset_rules=tuple(dataset),
-                   worst_rows=worst, profiled_at=run.now.isoformat(), notes=notes,
+                   worst_rows=run.worst_rows(checks, counted["worst"]), profiled_at=run.now.isoformat(), notes=tuple(notes),
                    seconds=str(Decimal(time.perf_counter() - started).quantize(Decimal("0.001"))))

@@ -3,7 +3,8 @@ vectorized inside the profiling query, and a pure-Python function that says the 
 value (used by the pages' rule editor and by the tests, which check the two agree).
 
 Each SQL builder takes a SQL expression of type VARCHAR (never NULL where it is applied: the profiler
-checks non-null values only) and returns a BOOLEAN expression that is never NULL. The checks are
+checks non-null values only) and returns a ValidatorSQL (helper columns + condition, what the
+profiler runs) or one BOOLEAN expression that is never NULL (``validator_sql``). The checks are
 strict about form: no surrounding spaces, no lower-case ``x``; a value that needs cleaning is not
 format-compliant (格式合规), which is what the quality score measures.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from shujiao.members import credit_code as uscc
 
@@ -31,6 +33,23 @@ def _weighted_sum(terms: list[str]) -> str:
     return "(" + " + ".join(terms) + ")"
 
 
+def all_of(conditions: list[str]) -> str:
+    return "(" + " AND ".join(f"({c})" for c in conditions) + ")"
+
+
+@dataclass(frozen=True)
+class ValidatorSQL:
+    """A validator as SQL: helper ``columns`` (alias, expression) to compute in a projection below,
+    and the BOOLEAN ``condition`` over them (NULL means false).
+
+    Why helpers: the check digits need the 17 digits as one integer, used 17 times. DuckDB shares
+    such a repeated subexpression when it stands in a projection of its own, but not inside the
+    branches of AND or CASE, where it computes it 17 times over (measured: 3-5x slower)."""
+
+    columns: tuple[tuple[str, str], ...]
+    condition: str
+
+
 # --- 统一社会信用代码 (GB 32100-2015) ------------------------------------------------------------------
 # The character set, weights and check character come from shujiao.members.credit_code, which the
 # member registration already uses: 18 characters of the 31-character set, registration authority
@@ -42,12 +61,34 @@ assert re.fullmatch(_USCC_CLASS + "{31}", uscc.CHARSET)
 _USCC_SHAPE = f"{_USCC_CLASS}{{2}}[0-9]{{6}}{_USCC_CLASS}{{10}}"
 
 
-def credit_code_sql(v: str) -> str:
+def _digits_weighted_sql(number: str, weights: tuple[int, ...]) -> str:
+    """Σ digitᵢ·weightᵢ over the decimal digits of the integer expression ``number`` (most significant
+    first, len(weights) digits): integer arithmetic, much faster in DuckDB than a substr per digit."""
+    n = len(weights)
+    return _weighted_sum([f"({number} // {10 ** (n - 1 - i)} % 10) * {w}" for i, w in enumerate(weights)])
+
+
+def credit_check_character_sql(body: str, digits: str | None = None) -> str:
+    """The check character of the 17 characters ``body`` as SQL (GB 32100: weighted sum mod 31).
+    Characters 3-8 are digits (the division code) and are weighed as one integer, ``digits`` (by
+    default computed here; see ValidatorSQL for why a caller computes it beforehand); the others
+    are looked up in the character set one by one."""
     charset = quote_literal(uscc.CHARSET)
-    total = _weighted_sum([f"(strpos({charset}, substr({v}, {i + 1}, 1)) - 1) * {w}"
-                           for i, w in enumerate(uscc.WEIGHTS)])
-    return (f"(CASE WHEN regexp_full_match({v}, '{_USCC_SHAPE}') "
-            f"THEN substr({charset}, (31 - {total} % 31) % 31 + 1, 1) = substr({v}, 18, 1) ELSE false END)")
+    letters = [f"(strpos({charset}, substr({body}, {i + 1}, 1)) - 1) * {w}"
+               for i, w in enumerate(uscc.WEIGHTS) if not 2 <= i < 8]
+    digits = digits or _credit_digits(body)
+    total = _weighted_sum([*letters, _digits_weighted_sql(digits, uscc.WEIGHTS[2:8])])
+    return f"substr({charset}, (31 - {total} % 31) % 31 + 1, 1)"
+
+
+def _credit_digits(v: str) -> str:
+    return f"TRY_CAST(substr({v}, 3, 6) AS INTEGER)"
+
+
+def credit_code_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL(((alias, _credit_digits(v)),), all_of([
+        f"regexp_full_match({v}, '{_USCC_SHAPE}')",
+        f"{credit_check_character_sql(v, quote_ident(alias))} = substr({v}, 18, 1)"]))
 
 
 def is_credit_code(value: str) -> bool:
@@ -85,8 +126,8 @@ def _division_ok(code: str) -> bool:
     return code[:2] in PROVINCE_CODES and (code[2:4] != "00" or code[4:6] == "00")
 
 
-def admin_division_sql(v: str) -> str:
-    return f"(CASE WHEN regexp_full_match({v}, '[0-9]{{6}}') THEN {_division_sql(v)} ELSE false END)"
+def admin_division_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL((), all_of([f"regexp_full_match({v}, '[0-9]{{6}}')", _division_sql(v)]))
 
 
 def is_admin_division(value: str) -> bool:
@@ -103,12 +144,22 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"  # check character by weighted sum mod 11
 
 
-def id_card_sql(v: str) -> str:
-    total = _weighted_sum([f"CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS)])
-    birth = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')"
-    return (f"(CASE WHEN regexp_full_match({v}, '[0-9]{{17}}[0-9X]') AND {_division_sql(v)} "
-            f"AND substr({v}, 7, 4) >= '1900' AND {birth} IS NOT NULL "
-            f"THEN substr('{ID_CHECK}', {total} % 11 + 1, 1) = substr({v}, 18, 1) ELSE false END)")
+def id_check_character_sql(body: str, number: str | None = None) -> str:
+    """The check character of the 17 digits ``body`` as SQL (ISO 7064 MOD 11-2); ``number`` is the
+    17 digits as a BIGINT if the caller has computed it already."""
+    total = _digits_weighted_sql(number or _id_number(body), ID_WEIGHTS)
+    return f"substr('{ID_CHECK}', {total} % 11 + 1, 1)"
+
+
+def _id_number(v: str) -> str:
+    return f"TRY_CAST(substr({v}, 1, 17) AS BIGINT)"
+
+
+def id_card_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL(((alias, _id_number(v)),), all_of([
+        f"regexp_full_match({v}, '[0-9]{{17}}[0-9X]')", _division_sql(v), f"substr({v}, 7, 4) >= '1900'",
+        f"try_strptime(substr({v}, 7, 8), '%Y%m%d') IS NOT NULL",
+        f"{id_check_character_sql(v, quote_ident(alias))} = substr({v}, 18, 1)"]))
 
 
 def id_check_character(first17: str) -> str:
@@ -129,8 +180,8 @@ def is_id_card(value: str) -> bool:
 MOBILE_PATTERN = "1[3-9][0-9]{9}"
 
 
-def mobile_sql(v: str) -> str:
-    return f"regexp_full_match({v}, '{MOBILE_PATTERN}')"
+def mobile_check(v: str, alias: str) -> ValidatorSQL:
+    return ValidatorSQL((), f"regexp_full_match({v}, '{MOBILE_PATTERN}')")
 
 
 def is_mobile(value: str) -> bool:
@@ -178,11 +229,21 @@ def is_date(value: str, formats: list[str]) -> bool:
 
 # --- by name -----------------------------------------------------------------------------------------
 
-def validator_sql(name: str, v: str, *, date_formats: list[str]) -> str:
+def validator_check(name: str, v: str, *, date_formats: list[str], alias: str) -> ValidatorSQL:
+    """The validator over the VARCHAR expression ``v``, its helper columns named from ``alias``."""
     if name == "date":
-        return date_sql(v, date_formats)
-    return {"credit_code": credit_code_sql, "id_card": id_card_sql, "mobile": mobile_sql,
-            "admin_division": admin_division_sql}[name](v)
+        return ValidatorSQL((), date_sql(v, date_formats))
+    return {"credit_code": credit_code_check, "id_card": id_card_check, "mobile": mobile_check,
+            "admin_division": admin_division_check}[name](v, alias)
+
+
+def validator_sql(name: str, v: str, *, date_formats: list[str]) -> str:
+    """The validator as one BOOLEAN expression (never NULL), helper columns written inline."""
+    check = validator_check(name, v, date_formats=date_formats, alias="__helper")
+    condition = check.condition
+    for alias, expression in check.columns:
+        condition = condition.replace(quote_ident(alias), f"({expression})")
+    return f"coalesce({condition}, false)"
 
 
 def python_validator(name: str, *, date_formats: list[str]) -> Callable[[str], bool]:
