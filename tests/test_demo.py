@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from shujiao.accounting import service as accounting
 from shujiao.db import unit_of_work
 from shujiao.demo import BUYER, PROVIDER, _actor, load_demo
+from shujiao.listing import service as listing
 from shujiao.market import service as market
+from shujiao.quality import service as quality
 from shujiao.valuation import service as valuation
 
 
@@ -36,3 +39,9 @@ def test_the_demo_loads_once_with_settled_trades_books_and_a_valuation(settings,
         comparables = valuation.report_read(report).inputs["comparables"]  # type: ignore[index]
         assert sorted(c["order_id"] for c in comparables) == sorted(t.id for t in trades)
         assert report.value_fen > 0
+        # Its quality input is the assessor-signed report of the dataset, shown on the product page.
+        score, grade, quality_report_id = quality.latest_score(session, dataset_id=report.subject_id)
+        assert valuation.report_read(report).inputs["quality_report_id"] == quality_report_id  # type: ignore[index]
+        product_id = next(p.id for p in listing.search_listed(session) if p.dataset_id == report.subject_id)
+        badge = quality.product_badge(session, product_id=product_id)
+        assert badge is not None and badge["signed_by"] and Decimal(badge["overall"]) == score and badge["grade"] == grade

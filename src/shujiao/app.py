@@ -23,6 +23,7 @@ from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
 from shujiao.errors import DomainError
@@ -49,10 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage = LocalFileStorage(settings.storage_root)
 
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
-                   crypto_api, tlog_api, registry_api):
+                   crypto_api, tlog_api, registry_api,
+                   quality_api, valuation_api, accounting_api):
         app.include_router(router)
-    app.include_router(valuation_api)
-    app.include_router(accounting_api)
     web_pages.install(app)
     web_errors.install(app)
     return app

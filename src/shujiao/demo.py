@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import typer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from shujiao.accounting.demo import classify_demo_purchases
 from shujiao.catalog import service as catalog
@@ -25,6 +25,9 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.quality import service as quality
+from shujiao.quality.schemas import CommissionCreate, SignatureCreate
+
 from shujiao.market import service as market
 from shujiao.registry import service as registry
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Answer, Counterparty, PledgeRequest
@@ -35,6 +38,7 @@ OPERATOR = ("operator", "operator-demo-123")
 PROVIDER = ("provider", "provider-demo-123")
 BUYER = ("buyer", "buyer-demo-123")
 BANK = ("bank", "bank-demo-123")
+ASSESSOR = ("assessor", "assessor-demo-123")
 
 
 def demo_credit_code(seed: str) -> str:
@@ -107,15 +111,16 @@ def load_demo(settings: Settings) -> None:
         buyer = members.apply(session, ANONYMOUS, application=MemberApply(
             name="成都智慧出行研究院有限公司", credit_code=demo_credit_code("MA6DEMX02"), kind="buyer",
             admin=UserCreate(username=BUYER[0], password=BUYER[1])))
-        members.apply(session, ANONYMOUS, application=MemberApply(
-            name="四川数据资产评估有限公司", credit_code=demo_credit_code("MA6DEMX03"), kind="service",
-            admin=UserCreate(username="assessor", password="assessor-demo-123")))
+        assessor = members.apply(session, ANONYMOUS, application=MemberApply(
+            name="四川数据资产评估有限公司", credit_code=demo_credit_code("MA6DEMX03"), kind="assessor",
+            admin=UserCreate(username=ASSESSOR[0], password=ASSESSOR[1])))
         bank = members.apply(session, ANONYMOUS, application=MemberApply(
             name="贵州普惠银行股份有限公司（演示）", credit_code=demo_credit_code("MA6DEMX04"), kind="financial",
             admin=UserCreate(username=BANK[0], password=BANK[1])))
         members.approve(session, operator, member_id=provider.id)
         members.approve(session, operator, member_id=buyer.id)
         members.approve(session, operator, member_id=bank.id)
+        members.approve(session, operator, member_id=assessor.id)
         ledger.record_deposit(session, operator, member_id=buyer.id, amount_fen=10_000_00, reference="DEMO-BANK-0001")
 
     with unit_of_work(factory) as session, tempfile.TemporaryDirectory() as tmp:
@@ -153,6 +158,7 @@ def load_demo(settings: Settings) -> None:
                                 data=PledgeRequest(pledgee=Counterparty(member_id=bank_actor.member_id),
                                                    contract_ref="ZY-DEMO-2026-001", secured_amount_fen=500_000_00))
         registry.respond(session, bank_actor, settings=settings, number=number, data=Answer(accept=True))
+    _signed_quality_report(factory, settings, storage)
     with unit_of_work(factory) as session:
         _settled_trades(session, settings)
     with unit_of_work(factory) as session:
@@ -179,6 +185,41 @@ def _register(session: Session, settings: Settings, operator: Actor, seller: Act
                                     decision=ApplicationDecision(decision="approve", reason="演示数据，材料齐全"))
 
 
+QUALITY_RULES = """\
+key: [统一社会信用代码]
+fields:
+  - column: 统一社会信用代码
+    required: true
+    validator: credit_code
+  - column: 企业名称
+    required: true
+  - column: 行业
+    enum: [软件和信息技术服务业, 制造业, 批发和零售业, 交通运输业]
+  - column: 信用评分
+    type: integer
+    range: {min: 0, max: 1000}
+  - column: 评价日期
+    type: date
+timeliness: {column: 评价日期, update_frequency: yearly}
+"""
+
+
+def _signed_quality_report(factory: sessionmaker[Session], settings: Settings, storage: LocalFileStorage) -> None:
+    """The credit dataset gets quality rules; the demo assessor, commissioned by the provider,
+    evaluates it and signs the report, which the provider shows on the product page."""
+    with unit_of_work(factory) as session:
+        seller, assessor = _actor(session, PROVIDER[0]), _actor(session, ASSESSOR[0])
+        product = next(p for p in listing.list_own_products(session, seller)
+                       if catalog.get_dataset(session, seller, dataset_id=p.dataset_id).filename == "enterprise_credit.csv")
+        quality.save_rules(session, seller, dataset_id=product.dataset_id, text=QUALITY_RULES)
+        quality.commission_assessor(session, seller, dataset_id=product.dataset_id, data=CommissionCreate(
+            assessor=Counterparty(member_id=assessor.member_id), note="年度数据质量评价（演示）"))
+        report = quality.run_evaluation(session, assessor, settings=settings, storage=storage,
+                                        dataset_id=product.dataset_id)
+        quality.sign_report(session, assessor, settings=settings, report_id=report.id, data=SignatureCreate(
+            opinion="按 GB/T 36344-2018 评价；统一社会信用代码校验位不符的记录较多，建议提供方核实后更新。"))
+        quality.attach_report(session, seller, product_id=product.id, report_id=report.id)
+
 def _settled_trades(session: Session, settings: Settings) -> None:
     """The buyer buys the traffic and weather products and accepts them: settled trades for the
     market method's comparables and for the buyer's books."""
@@ -192,20 +233,24 @@ def _settled_trades(session: Session, settings: Settings) -> None:
 
 
 def _market_valuation(session: Session) -> None:
-    """A final market-method valuation (市场法) of the provider's credit dataset, from the two trades."""
+    """A final market-method valuation (市场法) of the provider's credit dataset, from the two trades
+    and its quality report."""
     seller = _actor(session, PROVIDER[0])
     dataset_id = next(product.dataset_id for product in listing.search_listed(session)
                       if product.title.startswith("贵州企业信用评分数据"))
     comparables = [ComparableInput(order_id=trade.order_id, quality_score=Decimal(90),
                                    supply_demand_factor=Decimal("1.10"), volume_factor=Decimal("0.95"))
                    for trade in valuation.comparable_trades(session)]
+    # The subject's quality is the assessor-signed report's score (质量评价报告).
+    _score, _grade, quality_report_id = quality.latest_score(session, dataset_id=dataset_id)  # type: ignore[misc]
     report = valuation.create_report(session, seller, data=ReportCreate(
         subject_type="dataset", subject_id=dataset_id,
-        inputs=MarketInputs(quality_score=Decimal(92), comparables=comparables)))
+        inputs=MarketInputs(quality_report_id=quality_report_id, comparables=comparables)))
     valuation.finalize_report(session, seller, report_id=report.id)
 
 
 def _print_logins() -> None:
     for role, (username, password) in (("运营方 operator", OPERATOR), ("数据提供方 provider", PROVIDER),
-                                       ("需求方 buyer", BUYER), ("金融机构 bank", BANK)):
+                                       ("需求方 buyer", BUYER), ("金融机构 bank", BANK),
+                                       ("评估机构 assessor", ASSESSOR)):
         typer.echo(f"  {role:<22} {username} / {password}")

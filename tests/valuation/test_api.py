@@ -82,8 +82,6 @@ def test_market_method_on_the_exchanges_trades(client, world):
     {"subject_type": "text", "subject_text": "x", "inputs": {**INCOME, "income": [1e300]}},
     {"subject_type": "dataset", "inputs": INCOME},
     {"subject_type": "text", "subject_text": "x"},
-    {"subject_type": "text", "subject_text": "x", "inputs": {"method": "cost", "costs": {"collection": "1"},
-                                                            "quality_report_id": 5}},
     [],
 ])
 def test_bad_input_is_a_422_json_error(client, world, body):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
@@ -12,7 +13,9 @@ from shujiao.audit import service as audit
 from shujiao.commands import ANONYMOUS
 from shujiao.db import unit_of_work
 from shujiao.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from shujiao.listing import service as listing
 from shujiao.market import service as market
+from shujiao.quality import service as quality
 from shujiao.valuation import service as valuation
 from shujiao.valuation.schemas import ReportCreate
 from tests.factories import make_listed_product, make_member, make_operator
@@ -137,12 +140,24 @@ def test_reports_are_walled_off(session_factory, exchange):
         valuation.finalize_report(s, buyer.actor, report_id=report_id)
 
 
-def test_a_quality_report_is_not_yet_readable(session_factory, exchange):
-    with unit_of_work(session_factory) as s, pytest.raises(InvalidInput) as refused:
-        valuation.create_report(s, exchange["provider"].actor, data=ReportCreate.model_validate({
-            "subject_type": "text", "subject_text": "数据", "inputs": {
-                "method": "cost", "costs": {"collection": "1000"}, "quality_report_id": 1}}))
-    assert refused.value.code == "quality_report_unsupported"
+def test_the_quality_input_can_be_a_quality_report_the_member_may_read(session_factory, settings, storage, exchange):
+    provider, buyer = exchange["provider"], exchange["buyer"]
+    with unit_of_work(session_factory) as s:
+        dataset_id = listing.get_product(s, provider.actor, product_id=exchange["product"]).dataset_id
+    with unit_of_work(session_factory) as s:
+        quality.save_rules(s, provider.actor, dataset_id=dataset_id, text="fields:\n  - column: 信用评分\n    range: {min: 800, max: 1000}\n")
+        report = quality.run_evaluation(s, provider.actor, settings=settings, storage=storage, dataset_id=dataset_id)
+        report_id, score = report.id, Decimal(report.overall_score)
+    cost = {"method": "cost", "costs": {"collection": "1000"}, "quality_report_id": report_id}
+    with unit_of_work(session_factory) as s:
+        created = valuation.create_report(s, provider.actor, data=ReportCreate.model_validate({
+            "subject_type": "text", "subject_text": "数据", "inputs": cost}))
+        # P = TC × k with k = q/100: 1,000 × score/100, to the fen.
+        assert created.value_fen == int((Decimal(1000) * score).quantize(Decimal(1)))
+    # Another member's unpublished report does not exist for the buyer.
+    with unit_of_work(session_factory) as s, pytest.raises(NotFound):
+        valuation.create_report(s, buyer.actor, data=ReportCreate.model_validate({
+            "subject_type": "text", "subject_text": "数据", "inputs": cost}))
 
 
 def test_a_subject_needs_naming():

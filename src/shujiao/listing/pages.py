@@ -13,6 +13,7 @@ from shujiao.deps import PathId, SessionDep, SettingsDep
 from shujiao.listing import service
 from shujiao.listing.schemas import CHECKLIST_ITEMS, Delisting, ProductCreate, ProductUpdate, Review
 from shujiao.members import service as members
+from shujiao.quality import service as quality
 from shujiao.web.deps import FormOperator, FormUser, PageActor, PageOperator, PageUser
 from shujiao.web.forms import checked, validate, whole_number, yuan_to_fen
 from shujiao.web.templating import redirect, render
@@ -36,7 +37,8 @@ def product_page(request: Request, session: SessionDep, actor: PageActor, produc
     return render(request, "listing/product.html", product=product,
                   disclosure=service.disclosure(session, product),
                   provider_name=members.member_names(session, {product.member_id}).get(product.member_id, ""),
-                  reviews=service.reviews_of(session, actor, product_id=product.id))
+                  reviews=service.reviews_of(session, actor, product_id=product.id),
+                  quality=quality.product_badge(session, product_id=product.id))
 
 
 @router.get("/dashboard/products")

@@ -136,8 +136,9 @@ def cost(
     inputs = _validated("cost", _mapping(inputs_file), {
         "quality_score": quality_score, "depreciation_rate": depreciation_rate, "profit_rate": profit_rate})
     if inputs.quality_report_id is not None:  # type: ignore[union-attr]
-        raise _fail("命令行暂不支持按质量评价报告取评分，请填写 quality_score",
-                    "quality reports are not supported here yet; give quality_score")
+        raise _fail("命令行的成本法不读取交易中心的质量评价报告，请填写 quality_score（或通过 API/页面按报告估值）",
+                    "the cost method here does not read the exchange's quality reports; give quality_score "
+                    "(or value by report through the API or the pages)")
     _print(reports.cost_report(inputs, quality_score=inputs.quality_score), as_json)  # type: ignore[arg-type]
 
 

@@ -24,6 +24,7 @@ from shujiao.db import utcnow
 from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.listing import service as listing
 from shujiao.market import service as market
+from shujiao.quality import service as quality
 from shujiao.valuation import report as reports
 from shujiao.valuation.models import Report
 from shujiao.valuation.schemas import (
@@ -77,13 +78,11 @@ def _settled_comparables(session: Session, inputs: MarketInputs) -> dict[int, Co
 
 
 def _quality_score_of(session: Session, actor: Actor, report_id: int) -> Decimal:
-    """The overall score (0–100) of a quality evaluation report (质量评价报告) the actor may read.
-
-    Not wired yet: the quality domain is written in parallel; this is where
-    ``quality.service.latest_score`` / the report's score will be read."""
-    raise InvalidInput("暂不支持按质量评价报告取评分，请直接填写质量评分（0–100）",
-                       "quality reports are not supported yet; give the quality score (0–100) instead",
-                       code="quality_report_unsupported")
+    """The overall score (0–100) of a quality evaluation report (质量评价报告) the actor may read: one
+    of its own datasets', one it was commissioned to assess, or one shown on a listed product (whose
+    score is public there). Any other report is a 404, as if it did not exist."""
+    report, _whole = quality.report_for_reader(session, actor, report_id=report_id)
+    return Decimal(report.overall_score)
 
 
 @query

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shujiao.catalog.schemas import GRADE_LABELS, SENSITIVITY_LABELS
+from shujiao.quality.schemas import COMMISSION_STATUSES
 from shujiao.registry.schemas import RIGHTS, SOURCES
 
 Label = tuple[str, str]
@@ -135,6 +136,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "revoked": ("已撤销", "revoked"),
         "expired": ("到期失效", "expired"),
     },
+    "commission": dict(COMMISSION_STATUSES),
 }
 
 

@@ -20,6 +20,7 @@ from shujiao.listing.pages import router as listing_pages
 from shujiao.market.pages import router as market_pages
 from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
+from shujiao.quality.pages import router as quality_pages
 from shujiao.registry.pages import router as registry_pages
 from shujiao.valuation.pages import router as valuation_pages
 from shujiao.web import security
@@ -75,7 +76,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(site)
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
-                   registry_pages):
+                   registry_pages,
+                   quality_pages, valuation_pages, accounting_pages):
         app.include_router(router)
-    app.include_router(valuation_pages)
-    app.include_router(accounting_pages)
