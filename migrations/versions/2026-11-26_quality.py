@@ -39,6 +39,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quality_commission_dataset_id'), ['dataset_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quality_commission_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quality_commission_status'), ['status'], unique=False)
+        batch_op.create_index('ix_quality_commission_one_open', ['dataset_id', 'assessor_member_id'], unique=True,
+                              sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('quality_rule_set',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -145,6 +147,7 @@ def downgrade() -> None:
 
     op.drop_table('quality_rule_set')
     with op.batch_alter_table('quality_commission', schema=None) as batch_op:
+        batch_op.drop_index('ix_quality_commission_one_open')
         batch_op.drop_index(batch_op.f('ix_quality_commission_status'))
         batch_op.drop_index(batch_op.f('ix_quality_commission_member_id'))
         batch_op.drop_index(batch_op.f('ix_quality_commission_dataset_id'))

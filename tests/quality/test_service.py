@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from shujiao.audit.models import AuditEvent
 from shujiao.catalog import service as catalog
 from shujiao.catalog.models import Dataset
-from shujiao.db import unit_of_work
+from shujiao.db import unit_of_work, utcnow
 from shujiao.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shujiao.listing import service as listing
 from shujiao.listing.schemas import ProductCreate, Review
@@ -255,6 +256,29 @@ def test_the_commissioned_assessor_evaluates_and_signs_into_the_log(session_fact
         run(session_factory, settings, storage, assessor, dataset_id)
     with unit_of_work(session_factory) as session:  # but it still reads what it signed
         assert service.get_report(session, assessor.actor, report_id=report_id).id == report_id
+
+
+def test_the_database_keeps_one_open_commission_per_assessor_and_dataset(session_factory, world):  # type: ignore[no-untyped-def]
+    """The service checks before it inserts; two requests racing past that check meet the unique
+    partial index, which the service turns into the same 409."""
+    provider, assessor, dataset_id = world["provider"], world["assessor"], world["dataset_id"]
+    first = open_commission(session_factory, provider, assessor, dataset_id)
+    with pytest.raises(Conflict) as refused:
+        open_commission(session_factory, provider, assessor, dataset_id)
+    assert refused.value.code == "already_commissioned"
+
+    def racing_row() -> Commission:
+        return Commission(dataset_id=dataset_id, member_id=provider.member_id, assessor_member_id=assessor.member_id,
+                          note="", status="open", created_at=utcnow())
+
+    with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
+        session.add(racing_row())  # what the loser of the race writes
+        session.flush()
+    with unit_of_work(session_factory) as session:
+        service.withdraw_commission(session, provider.actor, commission_id=first)
+    with unit_of_work(session_factory) as session:
+        session.add(racing_row())  # a withdrawn commission does not count
+        session.flush()
 
 
 def test_only_an_approved_assessor_member_can_be_commissioned(session_factory, world):  # type: ignore[no-untyped-def]

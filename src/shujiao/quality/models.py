@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shujiao.db import Base, BigId, UTCDateTime
@@ -59,6 +59,9 @@ class Commission(Base):
     the report; it never receives the data itself. open → signed | withdrawn."""
 
     __tablename__ = "quality_commission"
+    # One open commission per assessor and dataset, even when two requests race past the service's check.
+    __table_args__ = (Index("ix_quality_commission_one_open", "dataset_id", "assessor_member_id", unique=True,
+                            sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("catalog_dataset.id"), index=True)

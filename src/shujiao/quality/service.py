@@ -320,6 +320,11 @@ def _assessor_member(session: Session, counterparty: Any) -> tuple[int, members.
     return member_id, identity
 
 
+def _already_commissioned() -> Conflict:
+    return Conflict("已委托该评估机构评估此数据集", "that assessor already has an open commission for this dataset",
+                    code="already_commissioned")
+
+
 @command("quality.commission.create")
 def commission_assessor(session: Session, actor: Actor, *, dataset_id: int, data: CommissionCreate) -> Commission:
     """The dataset's owner commissions an assessor (委托第三方评估机构) to evaluate and sign."""
@@ -330,12 +335,15 @@ def commission_assessor(session: Session, actor: Actor, *, dataset_id: int, data
         Commission.dataset_id == dataset.id, Commission.assessor_member_id == assessor_id,
         Commission.status == "open").limit(1))
     if already is not None:
-        raise Conflict("已委托该评估机构评估此数据集", "that assessor already has an open commission for this dataset",
-                       code="already_commissioned")
+        raise _already_commissioned()
     commission = Commission(dataset_id=dataset.id, member_id=dataset.member_id, assessor_member_id=assessor_id,
                             note=data.note, status="open", created_at=utcnow())
-    session.add(commission)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(commission)
+    except IntegrityError:
+        # A concurrent request opened the same commission after the check above (unique partial index).
+        raise _already_commissioned() from None
     audit.record(session, subject_type="quality_commission", subject_id=commission.id, change={
         "status": "open", "dataset_id": dataset.id, "dataset_sha256": dataset.sha256,
         "assessor_member_id": assessor_id, "note": data.note})
