@@ -3,9 +3,16 @@ takes an id, bad input as 4xx JSON, and the PDF read back."""
 
 from __future__ import annotations
 
+import json
+
 import pypdfium2 as pdfium
 import pytest
+from typer.testing import CliRunner
 
+from shujiao.cli import app
+
+from shujiao.quality import signature
+from shujiao.registry import statement as registry_statement
 from tests.api import assert_error, create_resource, headers_of, upload
 from tests.factories import make_member, make_operator
 from tests.quality.test_service import BAD_CODE, CSV, RULES, list_dataset
@@ -33,7 +40,12 @@ def parties(client, session_factory):  # type: ignore[no-untyped-def]
     return {**headers, "operator": operator, "provider_handle": provider, "assessor_id": assessor.member_id, "provider_id": provider.member_id, "resource_id": resource_id, "dataset_id": dataset["id"]}
 
 
-def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, session_factory, parties):  # type: ignore[no-untyped-def]
+def quality_cert_confusion(bundle: dict, keys: dict) -> bool:  # type: ignore[type-arg]
+    """A signature bundle presented as a certificate bundle does not pass as one."""
+    return registry_statement.verify_bundle({**bundle, "number": bundle["report_id"]}, keys).ok
+
+
+def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, session_factory, parties, tmp_path):  # type: ignore[no-untyped-def]
     provider, assessor, dataset_id = parties["provider"], parties["assessor"], parties["dataset_id"]
     base = f"/api/v1/quality/datasets/{dataset_id}"
 
@@ -64,8 +76,8 @@ def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, 
     signed = client.post(f"/api/v1/quality/reports/{report_id}/signature", headers=assessor,
                          json={"opinion": "数据质量总体良好。"})
     assert signed.status_code == 201, signed.text
-    signature = signed.json()
-    assert signature["assessor_name"] == "四川数据资产评估有限公司" and signature["report_hash"].startswith("sm3:")
+    signature_json = signed.json()
+    assert signature_json["assessor_name"] == "四川数据资产评估有限公司" and signature_json["report_hash"].startswith("sm3:")
     assert client.get(f"/api/v1/quality/commissions/{commission_id}", headers=provider).json()["status"] == "signed"
     assert client.get(f"{base}/score", headers=provider).json() == {
         "dataset_id": dataset_id, "report_id": report_id, "overall_score": ran.json()["overall_score"],
@@ -101,6 +113,33 @@ def test_provider_commissions_assessor_signs_and_buyers_see_the_summary(client, 
     for reader in (provider, parties["op"]):
         whole = client.get(f"/api/v1/quality/reports/{report_id}", headers=reader)
         assert whole.json()["full"] and BAD_CODE in whole.text
+
+    # The signature checks offline, by anyone, from its bundle; a changed opinion or report does not.
+    bundle = client.get(f"/api/v1/quality/reports/{report_id}/signature/bundle")  # no login: the report is public
+    assert bundle.status_code == 200, bundle.text
+    keys = client.get("/api/v1/keys").json()
+    check = signature.verify_bundle(bundle.json(), keys)
+    assert check.ok, check.problems
+    assert check.statement["assessor"]["name"] == "四川数据资产评估有限公司"
+    assert check.statement["report"]["hash"] == signature_json["report_hash"]
+    forged = {**bundle.json(), "statement": bundle.json()["statement"].replace("数据质量总体良好", "数据质量优秀")}
+    assert "the exchange's signature over the statement does not verify" in signature.verify_bundle(forged, keys).problems
+    other = {**bundle.json(), "report_id": str(report_id + 1)}
+    assert not signature.verify_bundle(other, keys).ok
+    assert not quality_cert_confusion(bundle.json(), keys)
+    # The same check from the command line, against the keys saved beforehand.
+    (tmp_path / "bundle.json").write_text(bundle.text, encoding="utf-8")
+    (tmp_path / "keys.json").write_text(json.dumps(keys), encoding="utf-8")
+    (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+    verified = CliRunner().invoke(app, ["quality", "verify", str(tmp_path / "bundle.json"), "--keys",
+                                        str(tmp_path / "keys.json")])
+    assert verified.exit_code == 0, verified.output
+    assert "verified 已验证" in verified.output and "四川数据资产评估有限公司" in verified.output
+    refused = CliRunner().invoke(app, ["quality", "verify", str(tmp_path / "forged.json"), "--keys",
+                                       str(tmp_path / "keys.json")])
+    assert refused.exit_code == 1 and "NOT VERIFIED" in refused.output
+    # An unsigned report has no bundle.
+    assert_error(client.get(f"/api/v1/quality/reports/{own_report['id']}/signature/bundle", headers=provider), 404)
 
 
 def test_the_pdf_opens_and_prints_the_numbers(client, parties):  # type: ignore[no-untyped-def]
@@ -142,6 +181,7 @@ FOREIGN_REQUESTS = [
     ("GET", "/api/v1/quality/reports/{report_id}", None),
     ("GET", "/api/v1/quality/reports/{report_id}/pdf", None),
     ("POST", "/api/v1/quality/reports/{report_id}/signature", {"opinion": "冒签"}),
+    ("GET", "/api/v1/quality/reports/{report_id}/signature/bundle", None),
     ("POST", "/api/v1/quality/reports/{report_id}/attach", {"product_id": "product_id"}),
     ("POST", "/api/v1/quality/datasets/{dataset_id}/commissions", {"assessor": {"member_id": "assessor_id"}}),
     ("GET", "/api/v1/quality/commissions/{commission_id}", None),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -96,6 +98,13 @@ def sign_report(session: SessionDep, settings: SettingsDep, actor: CurrentActor,
     """The commissioned assessor signs a report it ran (评估机构签署)."""
     signature = service.sign_report(session, actor, settings=settings, report_id=report_id, data=data)
     return service.signature_read(session, signature)
+
+
+@router.get("/reports/{report_id}/signature/bundle")
+def signature_bundle(session: SessionDep, settings: SettingsDep, actor: OptionalActor,
+                     report_id: PathId) -> dict[str, Any]:
+    """The assessor signature's offline verification bundle (`shujiao quality verify` checks it)."""
+    return service.signature_bundle(session, actor, settings=settings, report_id=report_id)
 
 
 @router.post("/reports/{report_id}/attach", status_code=201, response_model=ProductQuality)

@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shujiao.cli_support import KEYS_OPTION_HELP, check_bundle_file, print_log_and_pinning
 from shujiao.errors import DomainError
 from shujiao.quality.profile import STAGES, FileFormat, profile_file
 from shujiao.quality.rules import RuleSet, parse_rules
 from shujiao.quality.scoring import QualityScore, score
+from shujiao.quality.signature import verify_bundle
 
 quality_app = typer.Typer(help="Data quality evaluation (数据质量评价, GB/T 36344-2018)", no_args_is_help=True)
 
@@ -121,3 +123,17 @@ def profile(
     worst = _worst_table(result)
     if worst is not None:
         stdout.print(worst)
+
+
+@quality_app.command("verify")
+def verify(bundle: Path, keys: Path = typer.Option(None, help=KEYS_OPTION_HELP)) -> None:
+    """Check an assessor's signature bundle offline (GET /api/v1/quality/reports/{id}/signature/bundle):
+    the exchange's signature, the log proof and the checkpoint."""
+    check = check_bundle_file(bundle, keys, verify_bundle)
+    statement = check.statement
+    typer.secho(f"verified 已验证: quality report {statement['report']['id']} scored {statement['report']['overall']} "
+                f"({statement['report']['grade']}), signed by {statement['assessor']['name']} "
+                f"({statement['assessor']['credit_code']}) at {statement['at']}", fg="green")
+    typer.echo(f"report hash {statement['report']['hash']}; dataset sha256 {statement['report']['dataset_sha256']}")
+    typer.echo(f"opinion 意见: {statement['opinion']}")
+    print_log_and_pinning(check)

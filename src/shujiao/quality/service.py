@@ -49,10 +49,11 @@ from shujiao.quality import scoring as engine_scoring
 from shujiao.quality.models import Attachment, Commission, Report, RuleSet, Signature
 from shujiao.quality.report import ReportView
 from shujiao.quality.schemas import CommissionCreate, ReportRead, ReportSummary, SignatureCreate, SignatureRead
+from shujiao.quality.signature import SIGNATURE_TYPE
 from shujiao.registry.statement import statement_bytes
 from shujiao.tlog import offline as tlog_offline
+from shujiao.tlog import service as tlog
 
-SIGNATURE_TYPE = "shujiao.quality-signature/v1"
 REPORT_HASH_TYPE = "shujiao.quality-report/v1"
 
 
@@ -470,6 +471,29 @@ def sign_report(session: Session, actor: Actor, *, settings: Settings, report_id
 @query
 def signature_of(session: Session, *, report_id: int) -> Signature | None:
     return session.scalar(select(Signature).where(Signature.report_id == report_id))
+
+
+@query
+def signature_bundle(session: Session, actor: Actor, *, settings: Settings, report_id: int) -> dict[str, Any]:
+    """The offline verification bundle (离线核验包) of a report's assessor signature, for whoever may
+    read the report (whole or as shown on a product): the signed statement, the exchange's keys and
+    the log proof of its record (``quality/signature.py`` checks it, ``shujiao quality verify``)."""
+    report, _whole = report_for_reader(session, actor, report_id=report_id)
+    signature = signature_of(session, report_id=report.id)
+    if signature is None:
+        raise not_found("评估机构签署", "signature")
+    signature_b64 = base64.b64encode(signature.signature).decode()
+    index = next((i for i in reversed(tlog.record_indexes(session, subject_type="quality_report",
+                                                           subject_id=str(report.id)))
+                  if json.loads(tlog.record_at(session, index=i).change_json).get("signature") == signature_b64),
+                 None)
+    if index is None:  # the record is written when the signing transaction commits
+        raise Conflict("签署记录尚未写入日志", "the signature's record is not in the log yet", code="not_logged")
+    return {
+        "report_id": str(report.id), "statement": signature.body, "signature": signature_b64,
+        "key_id": signature.key_id, "keys": {"suite": settings.crypto.suite, "keys": crypto.public_key_entries(session)},
+        "log": tlog.proof_bundle(session, settings=settings, index=index, with_record=True),
+    }
 
 
 @query

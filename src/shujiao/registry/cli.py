@@ -6,7 +6,9 @@ from pathlib import Path
 import typer
 from rich.progress import track
 
-from shujiao.cli_support import session_factory, settings, transaction
+from shujiao.cli_support import (
+    KEYS_OPTION_HELP, check_bundle_file, print_log_and_pinning, session_factory, settings, transaction,
+)
 from shujiao.commands import SYSTEM
 from shujiao.db import utcnow
 from shujiao.registry import jobs, service
@@ -17,32 +19,15 @@ cert_app = typer.Typer(help="Registration and certificates (数据登记与登�
 
 
 @cert_app.command("verify")
-def verify(
-    bundle: Path,
-    keys: Path = typer.Option(None, help="the exchange's public keys JSON (GET /api/v1/keys), saved beforehand: "
-                                         "pins who signed; without it the bundle's own copy is used"),
-) -> None:
+def verify(bundle: Path, keys: Path = typer.Option(None, help=KEYS_OPTION_HELP)) -> None:
     """Check a certificate bundle offline: the exchange's signature, the log proof and the checkpoint."""
-    try:
-        document = json.loads(bundle.read_text(encoding="utf-8"))
-        keys_document = json.loads(keys.read_text(encoding="utf-8")) if keys else None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        typer.secho(f"NOT VERIFIED 未通过: cannot read the bundle or keys: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
-    check = verify_bundle(document, keys_document)
-    if not check.ok:
-        for problem in check.problems:
-            typer.secho(f"NOT VERIFIED 未通过: {problem}", fg="red", err=True)
-        raise typer.Exit(1)
+    check = check_bundle_file(bundle, keys, verify_bundle)
     statement = check.statement
     typer.secho(f"verified 已验证: certificate {statement['number']} ({statement['right']}) held by "
                 f"{statement['holder']['name']}", fg="green")
     typer.echo(f"status as of this statement: {statement['status']}; now: {check.effective_status(utcnow())}; "
                f"valid until {statement['valid_until']}")
-    typer.echo(f"log: {check.log_message}")
-    if not check.keys_pinned:
-        typer.secho("note: checked against the keys inside the bundle; pass --keys with the exchange's published "
-                    "keys to know who signed 提示：未指定 --keys，仅验证完整性", fg="yellow")
+    print_log_and_pinning(check)
 
 
 @cert_app.command("show")

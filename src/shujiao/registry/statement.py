@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,10 +80,21 @@ class BundleCheck:
 def verify_bundle(bundle: Any, keys_document: dict[str, Any] | None = None) -> BundleCheck:
     """Check a certificate bundle. ``keys_document`` (the saved ``GET /api/v1/keys``) pins the keys;
     without it the bundle's own copy is used, which proves integrity but not who signed."""
+    return verify_statement_bundle(bundle, keys_document, statement_type=STATEMENT_TYPE, subject_type="certificate",
+                                   id_field="number", id_of=lambda statement: statement.get("number"))
+
+
+def verify_statement_bundle(bundle: Any, keys_document: dict[str, Any] | None, *, statement_type: str,
+                            subject_type: str, id_field: str,
+                            id_of: Callable[[dict[str, Any]], Any]) -> BundleCheck:
+    """Check any bundle of a statement the exchange signed and logged as the ``change`` of an audit
+    record (``statement``, ``signature``, ``key_id``): certificates here, assessors' signatures of
+    quality reports (``quality/signature.py``). ``bundle[id_field]`` names the subject; the statement
+    must name the same one (``id_of``) and the log record must be about it (``subject_type``)."""
     pinned = keys_document is not None
     keys = keys_document if pinned else (bundle.get("keys") if isinstance(bundle, dict) else None)
     try:
-        number = bundle["number"]
+        subject_id = bundle[id_field]
         text = bundle["statement"]
         signature_b64 = bundle["signature"]
         key_id = bundle["key_id"]
@@ -95,11 +107,16 @@ def verify_bundle(bundle: Any, keys_document: dict[str, Any] | None = None) -> B
         return BundleCheck(False, [f"unusable bundle: {exc!r}"], keys_pinned=pinned)
 
     problems: list[str] = []
-    if not isinstance(statement, dict) or statement.get("type") != STATEMENT_TYPE:
-        problems.append("the statement is not a Shujiao certificate statement")
+    if not isinstance(statement, dict) or statement.get("type") != statement_type:
+        problems.append(f"the statement is not a {statement_type} statement")
         statement = {}
-    elif statement.get("number") != number or statement.get("key_id") != key_id:
-        problems.append("the statement names another certificate or key than the bundle")
+    else:
+        try:
+            names = id_of(statement)
+        except (KeyError, TypeError, AttributeError):
+            names = None
+        if names != subject_id or statement.get("key_id") != key_id:
+            problems.append(f"the statement names another {subject_type} or key than the bundle")
     try:
         canonical_form = text.encode("utf-8") == statement_bytes(statement)
     except (TypeError, ValueError):  # e.g. a float, which statements never hold
@@ -130,7 +147,7 @@ def verify_bundle(bundle: Any, keys_document: dict[str, Any] | None = None) -> B
         try:
             record = json.loads(log["leaf"])
             change = record["change"]
-            same = (record["subject"] == {"type": "certificate", "id": number}
+            same = (record["subject"] == {"type": subject_type, "id": subject_id}
                     and change.get("statement") == text and change.get("signature") == signature_b64
                     and change.get("key_id") == key_id)
         except (KeyError, TypeError, ValueError, AttributeError):
