@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.valuation.test_pages import world  # noqa: F401 - the fixture: a provider, a settled trade, an unpaid order
+from tests.web.conftest import browser_log_in
 
 
 @pytest.mark.browser
@@ -17,11 +18,7 @@ def test_value_by_income_and_by_market_then_a_refused_form(world, live_server, b
 
     provider, settled, unpaid = world["provider"], world["settled"], world["unpaid"]
     page = browser_page
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", provider.username)
-    page.fill("input[name=password]", provider.password)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_server}/dashboard")
+    browser_log_in(page, live_server, provider)
     page.click("a[href='/dashboard/valuations']")
     page.wait_for_url(f"{live_server}/dashboard/valuations")
 
