@@ -81,19 +81,98 @@ def test_cost_and_market_forms(pages, world, session_factory):  # noqa: F811
     page = pages.get(f"{PAGE}/{market_id}").text
     assert "¥1,910.00" in page and f"order #{world['settled']}" in page
 
-    # An order that is not settled is refused: back to the form with the reason, nothing stored.
+    # An order that is not settled is refused: the form again with the reason and the rows as typed.
     refused = pages.submit(PAGE, f"{PAGE}/market", {**form, "order_id": [str(world["unpaid"]), ""]}, referer=True)
-    assert refused.status_code == 303 and refused.headers["location"] == PAGE
-    assert "已结算" in pages.get(PAGE).text
+    assert refused.status_code == 422 and "已结算" in _errors(refused.text, "market")
+    assert f'aria-label="order_id 1" value="{world["unpaid"]}"' in refused.text
+    assert 'aria-label="reference 2" value="外部案例"' in refused.text
     with unit_of_work(session_factory) as s:
         assert len(valuation.list_reports(s, world["provider"].actor)) == 2
+
+
+def _errors(html: str, form: str) -> str:
+    """The text of the error box of one form (``<div id="income-errors">`` …)."""
+    match = re.search(rf'<div id="{form}-errors">(.*?)</div>\s*</div>', html, re.S)
+    assert match, f"no error box on the {form} form"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1)))
+
+
+def _value_of(html: str, name: str, form: str = "income") -> str:
+    """What the box ``name`` of one form (``<form … id="cost-form">``) holds."""
+    block = re.search(rf'<form [^>]*id="{form}-form">(.*?)</form>', html, re.S)
+    assert block, form
+    match = re.search(rf'name="{name}"[^>]*? value="([^"]*)"', block.group(1))
+    assert match, name
+    return match.group(1)
+
+
+def test_a_refused_form_names_fields_by_their_labels_and_keeps_what_was_typed(pages, world):  # noqa: F811
+    pages.login(world["provider"].username, world["provider"].password)
+    income = {"subject": f"dataset:{world['dataset_id']}", "variant": "share", "income": "1000000, 1100000",
+              "discount_rate": "1.5", "remaining_life": "abc", "share_rate": "0", "mid_year": "1"}
+    refused = pages.submit(PAGE, f"{PAGE}/income", income)
+    assert refused.status_code == 422
+    errors = _errors(refused.text, "income")
+    assert "折现率 i discount rate i：须介于 0 和 1 之间" in errors
+    assert "剩余经济寿命期 n（年） remaining economic life n (years)：须为整数" in errors
+    assert "分成率 K share rate K：须介于 0 和 1 之间（不含 0）" in errors
+    assert "(discount rate i: must be between 0 and 1 (0 excluded)" in errors
+    assert "inputs." not in errors  # no pydantic paths
+    assert _value_of(refused.text, "discount_rate") == "1.5" and _value_of(refused.text, "remaining_life") == "abc"
+    assert ">1000000, 1100000</textarea>" in refused.text
+    assert f'value="dataset:{world["dataset_id"]}" selected' in refused.text
+    assert '<option value="share" selected>' in refused.text and 'name="mid_year" value="1" checked' in refused.text
+    assert 'id="cost-errors"' not in refused.text and 'name="taxes" value=""' in refused.text  # other forms blank
+
+    series = pages.submit(PAGE, f"{PAGE}/income", {**income, "variant": "direct", "share_rate": "",
+                                                    "discount_rate": "0.1", "remaining_life": "3",
+                                                    "income": "1000000, x"})
+    assert "逐年收益 R_t（元） 第 2 年 yearly income R_t (yuan) year 2：须为数字" in _errors(series.text, "income")
+
+    cost = pages.submit(PAGE, f"{PAGE}/cost", {"subject": "text", "subject_text": "客户画像", "cost_planning": "-5",
+                                               "cost_storage": "3000", "depreciation_rate": "1",
+                                               "other_factors": "场景: 0"})
+    assert cost.status_code == 422
+    errors = _errors(cost.text, "cost")
+    assert "前期费用（规划） planning：须介于 0 和 1000000000000000 之间" in errors
+    assert "贬值率 δ depreciation rate δ：须介于 0 和 1 之间（不含 1）" in errors
+    assert "其他调整系数 场景 other adjustment factors 场景：须介于 0 和 100 之间（不含 0）" in errors
+    assert _value_of(cost.text, "cost_planning", "cost") == "-5"
+    assert _value_of(cost.text, "subject_text", "cost") == "客户画像" and _value_of(cost.text, "subject_text") == ""
+    assert ">场景: 0</textarea>" in cost.text
+
+    # Row 2 of the form is left empty: the refused comparable is named by its row on the form (3).
+    market = pages.submit(PAGE, f"{PAGE}/market", {
+        "subject": "text", "subject_text": "同类数据", "order_id": [str(world["settled"]), "", ""],
+        "price": ["", "", "1800"], "reference": ["", "", ""], "supply_demand_factor": ["0", "", ""]})
+    assert market.status_code == 422
+    errors = _errors(market.text, "market")
+    assert "可比案例第 1 行 供求调整系数 comparable row 1 supply-demand factor：须介于 0 和 100 之间（不含 0）" in errors
+    assert "可比案例第 3 行 comparable row 3：外部可比案例须注明来源" in errors
+    assert 'aria-label="price 3" value="1800"' in market.text
+    assert 'aria-label="supply_demand_factor 1" value="0"' in market.text
+    # Errors are written in both languages whichever language the page is in.
+    pages.get(f"/lang/en?next={PAGE}")
+    english = pages.submit(PAGE, f"{PAGE}/income", {**income, "remaining_life": "3", "share_rate": "0.3"})
+    assert "discount rate i: must be between 0 and 1" in _errors(english.text, "income")
+
+
+def test_a_settled_trade_is_picked_from_the_list(pages, world):  # noqa: F811
+    pages.login(world["provider"].username, world["provider"].password)
+    listing = pages.get(PAGE).text
+    assert f'id="pick-{world["settled"]}" href="/dashboard/valuations?pick={world["settled"]}#market-form"' in listing
+    assert f'id="pick-{world["unpaid"]}"' not in listing
+    picked = pages.get(f"{PAGE}?pick={world['settled']}").text
+    assert f'aria-label="order_id 1" value="{world["settled"]}"' in picked
+    assert f'id="pick-{world["settled"]}"' not in picked  # already picked
+    assert pages.get(f"{PAGE}?pick=abc").status_code == 422
 
 
 def test_bad_form_input_is_shown_not_a_500(pages, world):  # noqa: F811
     pages.login(world["provider"].username, world["provider"].password)
     refused = pages.submit(PAGE, f"{PAGE}/income", {"income": "1000000", "discount_rate": "abc",
                                                     "remaining_life": "3"})
-    assert refused.status_code == 422 and "inputs.income.discount_rate" in refused.text
+    assert refused.status_code == 422 and "折现率 i discount rate i：须为数字" in refused.text
     assert pages.submit(PAGE, f"{PAGE}/cost", {"other_factors": "no colon here"}).status_code == 422
     assert pages.submit(PAGE, f"{PAGE}/market", {"order_id": "abc"}).status_code == 422
     assert pages.submit(PAGE, f"{PAGE}/income", {"subject": "dataset:x", "income": "1"}).status_code == 422

@@ -107,3 +107,12 @@ def browser_page() -> Iterator:  # type: ignore[type-arg]
         finally:
             context.close()
             browser.close()
+
+
+def browser_log_in(page, live_server: str, member) -> None:  # type: ignore[no-untyped-def]
+    """Log ``member`` in through the login form of a Playwright page; it lands on the dashboard."""
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", member.password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")

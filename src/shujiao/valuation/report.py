@@ -39,6 +39,17 @@ INPUT_LABELS = {
     "quality_report_id": ("质量评价报告", "quality report"),
     "other_factors": ("其他调整系数", "other adjustment factors"),
 }
+COMPARABLE_LABELS = {
+    "order_id": ("成交订单号", "order id"),
+    "reference": ("来源", "reference"),
+    "price": ("外部成交价（元）", "outside price (yuan)"),
+    "quality_factor": ("质量调整系数", "quality factor"),
+    "quality_score": ("可比案例质量评分", "comparable's quality score"),
+    "supply_demand_factor": ("供求调整系数", "supply-demand factor"),
+    "date_factor": ("期日调整系数", "date factor"),
+    "volume_factor": ("容量调整系数", "volume factor"),
+    "other_factor": ("其他调整系数", "other factor"),
+}
 SENSITIVITY_INPUTS = {
     "discount_rate": ("折现率 i", "discount rate i"),
     "income": ("收益额 F_t", "attributable income F_t"),
