@@ -85,11 +85,18 @@ def test_another_member_gets_404_and_changes_nothing(client, world, method, path
     assert after == before
 
 
-def test_a_foreign_upload_is_404(client, world):
-    assert_error(upload(client, world["intruder"], world["resource_id"]), 404)
-    response = client.post(f"/api/v1/registrations/{world['application_id']}/documents", headers=world["intruder"],
-                           files={"file": ("伪造.pdf", b"%PDF-1.4 forged")})
+FOREIGN_UPLOADS = [
+    ("POST", "/api/v1/resources/{resource_id}/datasets", ("data.csv", "企业名称,信用评分\n伪造,1\n".encode())),
+    ("POST", "/api/v1/registrations/{application_id}/documents", ("伪造.pdf", b"%PDF-1.4 forged")),
+]
+
+
+@pytest.mark.parametrize("method,path,file", FOREIGN_UPLOADS, ids=[f"{m} {p}" for m, p, _ in FOREIGN_UPLOADS])
+def test_a_foreign_upload_is_404(client, world, method, path, file):
+    before = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=world["op"]).json()
+    response = client.request(method, path.format(**world), headers=world["intruder"], files={"file": file})
     assert_error(response, 404)
+    assert client.get("/api/v1/audit/events", params={"limit": 1000}, headers=world["op"]).json() == before
 
 
 def test_the_owner_still_sees_everything(client, world):

@@ -223,6 +223,17 @@ def test_the_flow_in_is_idempotent_and_a_second_purchase_of_a_pending_product_jo
     assert sections(classified["inventory"])["账面原值"]["期末余额"]["purchased"] == 200_00
 
 
+FOREIGN_CALLS = [
+    ("GET", "/api/v1/accounting/assets/{asset_id}", None),
+    ("GET", "/api/v1/accounting/assets/{asset_id}/schedule", None),
+    ("POST", "/api/v1/accounting/assets/{asset_id}/classify", {"classification": "inventory"}),
+    ("POST", "/api/v1/accounting/assets/{asset_id}/ready", {"ready_for_use_on": "{today}"}),
+    ("POST", "/api/v1/accounting/assets/{asset_id}/entries", {"entry_type": "cost", "detail": "taxes", "amount_fen": 1,
+                                                              "occurred_on": "{today}"}),
+    ("POST", "/api/v1/accounting/entries/{entry_id}/reverse", {"occurred_on": "{today}", "note": "冲销测试"}),
+]
+
+
 def test_another_member_and_the_operator_get_404_for_every_id(client, session_factory):
     market = market_with_one_product(client, session_factory, deposit_fen=1000_00)
     buy(client, market.buyer, market.product_id)
@@ -230,15 +241,9 @@ def test_another_member_and_the_operator_get_404_for_every_id(client, session_fa
     entry_id = client.get(f"{API}/assets/{asset['id']}", headers=market.buyer).json()["entries"][0]["id"]
     stranger = headers_of(client, make_member(session_factory, market.operator, kind="buyer"))
     today = accounting.today().isoformat()
-    calls = [
-        ("GET", f"/assets/{asset['id']}", None),
-        ("GET", f"/assets/{asset['id']}/schedule", None),
-        ("POST", f"/assets/{asset['id']}/classify", {"classification": "inventory"}),
-        ("POST", f"/assets/{asset['id']}/ready", {"ready_for_use_on": today}),
-        ("POST", f"/assets/{asset['id']}/entries", {"entry_type": "cost", "detail": "taxes", "amount_fen": 1,
-                                                    "occurred_on": today}),
-        ("POST", f"/entries/{entry_id}/reverse", {"occurred_on": today, "note": "冲销测试"}),
-    ]
+    calls = [(method, path.removeprefix(API).format(asset_id=asset["id"], entry_id=entry_id),
+              body and {k: (today if v == "{today}" else v) for k, v in body.items()})
+             for method, path, body in FOREIGN_CALLS]
     for who in (stranger, market.seller):
         for method, path, body in calls:
             assert_error(client.request(method, API + path, json=body, headers=who), 404, "not_found")

@@ -198,15 +198,25 @@ def test_the_certificate_pdf_carries_its_number_and_a_qr_code_to_the_verificatio
     assert f"{settings.registry.public_base_url}/verify/{number}" in decoded
 
 
+# A certificate is public (anyone verifies it), so a stranger's action is forbidden (403), not hidden.
+FOREIGN_CERTIFICATE_ACTIONS = [
+    ("POST", "/api/v1/certificates/{number}/change", {"title": "偷改标题", "reason": "偷改"}),
+    ("POST", "/api/v1/certificates/{number}/transfer", {"to": {"member_id": 1}}),
+    ("POST", "/api/v1/certificates/{number}/pledge", {"pledgee": {"member_id": 1}, "contract_ref": "X1",
+                                                      "secured_amount_fen": 1}),
+    ("POST", "/api/v1/certificates/{number}/revoke", {"reason": "恶意撤销"}),
+    ("POST", "/api/v1/certificates/{number}/respond", {"accept": True}),
+    ("POST", "/api/v1/certificates/{number}/cancel", None),
+    ("POST", "/api/v1/certificates/{number}/release", None),
+]
+
+
 def test_only_the_holder_counterparty_or_pledgee_acts_on_a_public_certificate(client, session_factory, parties):  # type: ignore[no-untyped-def]
     operator, provider, other = parties
     number = _certificate(client, session_factory, operator, provider)
     before = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=operator).json()
-    for action, body in (("change", {"title": "偷改标题", "reason": "偷改"}), ("transfer", {"to": {"member_id": 1}}),
-                         ("pledge", {"pledgee": {"member_id": 1}, "contract_ref": "X1", "secured_amount_fen": 1}),
-                         ("revoke", {"reason": "恶意撤销"}), ("respond", {"accept": True}), ("cancel", None),
-                         ("release", None)):
-        assert_error(client.post(f"/api/v1/certificates/{number}/{action}", headers=other, json=body), 403)
+    for method, path, body in FOREIGN_CERTIFICATE_ACTIONS:
+        assert_error(client.request(method, path.format(number=number), headers=other, json=body), 403)
     assert_error(client.post(f"/api/v1/certificates/{number}/revoke", headers=other,
                              json={"reason": "冒充运营方", "basis": "operator"}), 403)
     assert client.get("/api/v1/audit/events", params={"limit": 1000}, headers=operator).json() == before

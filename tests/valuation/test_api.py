@@ -91,6 +91,7 @@ def test_bad_input_is_a_422_json_error(client, world, body):
 FOREIGN = [("GET", "/api/v1/valuations/{report_id}", None),
            ("PUT", "/api/v1/valuations/{report_id}/inputs", {"inputs": INCOME}),
            ("POST", "/api/v1/valuations/{report_id}/finalize", None),
+           ("GET", "/api/v1/valuations/{report_id}/pdf", None),
            ("POST", "/api/v1/valuations", "foreign_dataset")]
 
 
