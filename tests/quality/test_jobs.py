@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import pytest
@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 
 from shujiao.catalog.models import Dataset
 from shujiao.cli import app as cli_app
+from shujiao.commands import SYSTEM
 from shujiao.config import QualitySettings, Settings
 from shujiao.db import unit_of_work, utcnow
 from shujiao.errors import Conflict, NotFound
-from shujiao.commands import SYSTEM
 from shujiao.quality import jobs, service
 from shujiao.quality.models import Evaluation, Report
 from tests.api import assert_error, headers_of
 from tests.conftest import TEST_SECRET
-from tests.quality.test_service import RULES, open_commission, save, world  # noqa: F401 - world is a fixture
+from tests.quality.test_service import open_commission, save, world  # noqa: F401 - world is a fixture
 from tests.test_cli import cli_env  # noqa: F401 - the fixture
 from tests.web.conftest import Pages
 
@@ -259,3 +259,26 @@ def test_quality_work_once_runs_the_queue(cli_env, session_factory, world):  # t
 def test_not_found_for_a_missing_job(session_factory, world):  # type: ignore[no-untyped-def]
     with unit_of_work(session_factory) as session, pytest.raises(NotFound):
         service.get_evaluation(session, world["operator"].actor, evaluation_id=999)
+
+
+def test_the_server_loop_runs_the_queue(database_url, tmp_path, session_factory, storage, world):  # type: ignore[no-untyped-def]
+    """With the worker on (as in production), the server process itself takes the job."""
+    from shujiao.app import create_app
+
+    provider, dataset_id = world["provider"], world["dataset_id"]
+    save(session_factory, provider, dataset_id)
+    serving = Settings(environment="test", database_url=database_url, data_dir=tmp_path / "data",
+                       secret_key=TEST_SECRET, quality=QualitySettings(inline_max_rows=2, worker_interval_seconds=1))
+    application = create_app(serving)
+    try:
+        with TestClient(application) as client:
+            headers = headers_of(client, provider)
+            queued = client.post(f"/api/v1/quality/datasets/{dataset_id}/reports", headers=headers)
+            assert queued.status_code == 202, queued.text
+            deadline = time.monotonic() + 30
+            while (job := client.get(f"/api/v1/quality/evaluations/{queued.json()['id']}", headers=headers).json()
+                   )["status"] in ("queued", "running") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert job["status"] == "done" and job["report_id"]
+    finally:
+        application.state.engine.dispose()
