@@ -1,7 +1,8 @@
 """Quality evaluation (数据质量评价): rule sets, profiles and signed reports.
 
 Rule set versions per dataset, quality reports (profile and GB/T 36344-2018 scores), assessment
-commissions (委托评估), the assessor's signatures and the reports attached to products.
+commissions (委托评估), the assessor's signatures, the reports attached to products and the queue of
+evaluations too large to run inside a request (评价任务).
 
 Revision ID: 0006
 Revises: 0005
@@ -124,8 +125,52 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quality_signature_assessor_member_id'), ['assessor_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quality_signature_commission_id'), ['commission_id'], unique=False)
 
+    op.create_table('quality_evaluation',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dataset_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rule_set_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('requested_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('requested_by_member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('commission_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error_code', sa.String(length=64), nullable=True),
+    sa.Column('error_zh', sa.Text(), nullable=True),
+    sa.Column('error_en', sa.Text(), nullable=True),
+    sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['commission_id'], ['quality_commission.id'], name=op.f('fk_quality_evaluation_commission_id_quality_commission')),
+    sa.ForeignKeyConstraint(['dataset_id'], ['catalog_dataset.id'], name=op.f('fk_quality_evaluation_dataset_id_catalog_dataset')),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_quality_evaluation_member_id_member')),
+    sa.ForeignKeyConstraint(['report_id'], ['quality_report.id'], name=op.f('fk_quality_evaluation_report_id_quality_report')),
+    sa.ForeignKeyConstraint(['requested_by_member_id'], ['member.id'], name=op.f('fk_quality_evaluation_requested_by_member_id_member')),
+    sa.ForeignKeyConstraint(['requested_by_user_id'], ['member_user.id'], name=op.f('fk_quality_evaluation_requested_by_user_id_member_user')),
+    sa.ForeignKeyConstraint(['rule_set_id'], ['quality_rule_set.id'], name=op.f('fk_quality_evaluation_rule_set_id_quality_rule_set')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_evaluation'))
+    )
+    with op.batch_alter_table('quality_evaluation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quality_evaluation_dataset_id'), ['dataset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_evaluation_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_evaluation_requested_by_member_id'), ['requested_by_member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_evaluation_status'), ['status'], unique=False)
+        batch_op.create_index('ix_quality_evaluation_one_active', ['dataset_id', 'requested_by_member_id'], unique=True,
+                              sqlite_where=sa.text("status IN ('queued', 'running')"),
+                              postgresql_where=sa.text("status IN ('queued', 'running')"))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('quality_evaluation', schema=None) as batch_op:
+        batch_op.drop_index('ix_quality_evaluation_one_active')
+        batch_op.drop_index(batch_op.f('ix_quality_evaluation_status'))
+        batch_op.drop_index(batch_op.f('ix_quality_evaluation_requested_by_member_id'))
+        batch_op.drop_index(batch_op.f('ix_quality_evaluation_member_id'))
+        batch_op.drop_index(batch_op.f('ix_quality_evaluation_dataset_id'))
+
+    op.drop_table('quality_evaluation')
     with op.batch_alter_table('quality_signature', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quality_signature_commission_id'))
         batch_op.drop_index(batch_op.f('ix_quality_signature_assessor_member_id'))

@@ -23,6 +23,7 @@ from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.quality import jobs as quality_jobs
 from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
@@ -69,6 +70,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                                         "checkpoint not published")),
              asyncio.create_task(_every(EXPIRY_SWEEP_SECONDS, _expire_certificates, app,
                                         "certificate expiry not recorded"))]
+    if settings.quality.worker_interval_seconds:
+        loops.append(asyncio.create_task(_every(settings.quality.worker_interval_seconds, _run_quality_evaluations,
+                                                app, "quality evaluations not run")))
     try:
         yield
     finally:
@@ -101,6 +105,16 @@ def _publish_once(app: FastAPI) -> None:
 
 def _expire_certificates(app: FastAPI) -> None:
     registry_jobs.expire_due(app.state.session_factory, app.state.settings, now=utcnow())
+
+
+# A server process takes one queued evaluation a turn, so its loop keeps to its interval; more
+# processes (or `shujiao quality work`) run more at once.
+QUALITY_JOBS_PER_TURN = 1
+
+
+def _run_quality_evaluations(app: FastAPI) -> None:
+    quality_jobs.run_pending(app.state.session_factory, app.state.settings, app.state.storage,
+                             limit=QUALITY_JOBS_PER_TURN)
 
 
 def app_from_environment() -> FastAPI:

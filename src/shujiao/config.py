@@ -64,6 +64,17 @@ class RegistrySettings(BaseModel):
 class QualitySettings(BaseModel):
     """Data quality evaluation (数据质量评价, GB/T 36344-2018)."""
 
+    # A dataset of at most this many rows is evaluated inside the request; a larger one is queued
+    # (评价队列) and profiled by a worker: a 10M-row profile takes minutes, past any request timeout.
+    inline_max_rows: int = Field(1_000_000, ge=0)
+    # Each server process looks for queued evaluations this often; 0 runs no worker in the server
+    # (run `shujiao quality work` instead).
+    worker_interval_seconds: int = Field(5, ge=0)
+    # A job still running after this long lost its worker (the process died) and is queued again...
+    stale_after_minutes: int = Field(30, ge=1)
+    # ...at most this many times in all, then it is failed.
+    max_attempts: int = Field(3, ge=1, le=10)
+
 
 class ValuationSettings(BaseModel):
     """Data asset valuation (数据资产评估)."""

@@ -16,7 +16,7 @@ from shujiao.quality import report as document
 from shujiao.quality import service
 from shujiao.quality.models import Commission
 from shujiao.quality.schemas import (
-    AttachRequest, CommissionCreate, CommissionRead, LatestScore, ProductQuality, ReportRead, ReportSummary,
+    AttachRequest, CommissionCreate, CommissionRead, EvaluationRead, LatestScore, ProductQuality, ReportRead, ReportSummary,
     RuleSetRead, RulesState, RulesText, SignatureCreate, SignatureRead,
 )
 
@@ -50,13 +50,31 @@ def rules_history(session: SessionDep, actor: CurrentActor, dataset_id: PathId) 
     return service.rules_history(session, actor, dataset_id=dataset_id)
 
 
-@router.post("/datasets/{dataset_id}/reports", status_code=201, response_model=ReportRead)
+@router.post("/datasets/{dataset_id}/reports", status_code=201, response_model=ReportRead | EvaluationRead,
+             responses={202: {"model": EvaluationRead, "description": "the dataset is large: evaluation queued"}})
 def run_evaluation(session: SessionDep, settings: SettingsDep, storage: StorageDep, actor: CurrentActor,
-                   dataset_id: PathId) -> ReportSummary:
-    """Profile and score the dataset now, under its current rules (synchronous: the response
-    comes when the profile is done)."""
-    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset_id)
+                   dataset_id: PathId, response: Response) -> ReportSummary | EvaluationRead:
+    """Profile and score the dataset under its current rules: now (201, the report) for a dataset
+    of at most ``quality.inline_max_rows`` rows; else queued for a worker (202, the job — poll
+    GET /evaluations/{id} for its report)."""
+    dataset = service.dataset_for_quality(session, actor, dataset_id=dataset_id)
+    if not service.evaluates_inline(settings, dataset):
+        response.status_code = 202
+        return EvaluationRead.of(service.request_evaluation(session, actor, dataset_id=dataset.id))
+    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset.id)
     return service.report_read(session, report, full=True)
+
+
+@router.get("/datasets/{dataset_id}/evaluations", response_model=list[EvaluationRead])
+def evaluations_of_dataset(session: SessionDep, actor: CurrentActor, dataset_id: PathId) -> list[EvaluationRead]:
+    """The dataset's queued evaluations (评价任务), newest first."""
+    return [EvaluationRead.of(job) for job in service.evaluations_of_dataset(session, actor, dataset_id=dataset_id)]
+
+
+@router.get("/evaluations/{evaluation_id}", response_model=EvaluationRead)
+def get_evaluation(session: SessionDep, actor: CurrentActor, evaluation_id: PathId) -> EvaluationRead:
+    """A queued evaluation: for its requester, the dataset's owner and the operator."""
+    return EvaluationRead.of(service.get_evaluation(session, actor, evaluation_id=evaluation_id))
 
 
 @router.get("/datasets/{dataset_id}/reports", response_model=list[ReportRead])

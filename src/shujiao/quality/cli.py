@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shujiao.cli_support import KEYS_OPTION_HELP, check_bundle_file, print_log_and_pinning
+from shujiao.catalog.storage import LocalFileStorage
+from shujiao.cli_support import (
+    KEYS_OPTION_HELP, check_bundle_file, print_log_and_pinning, session_factory, settings,
+    transaction,
+)
 from shujiao.errors import DomainError
+from shujiao.quality import jobs
+from shujiao.quality.models import Evaluation
 from shujiao.quality.profile import STAGES, FileFormat, profile_file
 from shujiao.quality.rules import RuleSet, parse_rules
 from shujiao.quality.scoring import QualityScore, score
@@ -137,3 +144,47 @@ def verify(bundle: Path, keys: Path = typer.Option(None, help=KEYS_OPTION_HELP))
     typer.echo(f"report hash {statement['report']['hash']}; dataset sha256 {statement['report']['dataset_sha256']}")
     typer.echo(f"opinion 意见: {statement['opinion']}")
     print_log_and_pinning(check)
+
+
+@quality_app.command("work")
+def work(once: bool = typer.Option(False, "--once", help="run what is queued now, then exit"),
+         interval: int = typer.Option(5, min=1, help="seconds between looks at the queue")) -> None:
+    """Run queued evaluations of large datasets (评价任务), as the server processes also do; any
+    number of workers may run at once on PostgreSQL."""
+    config = settings()
+    config.storage_root.mkdir(parents=True, exist_ok=True)
+    storage = LocalFileStorage(config.storage_root)
+    console = Console(stderr=True)
+    total = 0
+    while True:
+        with Progress(TextColumn("{task.description:<44}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console) as bar:
+            tasks: dict[int, Any] = {}
+
+            def show(evaluation_id: int, stage: str, done: int, stage_total: int) -> None:
+                if evaluation_id not in tasks:
+                    tasks[evaluation_id] = bar.add_task("", total=len(STAGES))
+                label = f"#{evaluation_id} {STAGE_LABELS.get(stage, stage)}"
+                if stage == "convert":
+                    bar.update(tasks[evaluation_id], description=f"{label} {done}/{stage_total}")
+                else:
+                    bar.update(tasks[evaluation_id], description=label, completed=done)
+
+            ran = jobs.run_pending(session_factory(), config, storage, limit=1_000_000 if once else 1,
+                                   progress=show)
+        total += len(ran)
+        for evaluation_id in ran:
+            with transaction() as session:
+                job = session.get(Evaluation, evaluation_id)
+                assert job is not None
+                if job.status == "done":
+                    typer.secho(f"evaluation #{job.id} of dataset #{job.dataset_id}: done 已完成, report #{job.report_id}",
+                                fg="green")
+                else:
+                    typer.secho(f"evaluation #{job.id} of dataset #{job.dataset_id}: {job.status} "
+                                f"[{job.error_code}] {job.error_zh} / {job.error_en}", fg="red")
+        if once:
+            typer.echo(f"ran {total} evaluation(s)")
+            return
+        if not ran:
+            time.sleep(interval)

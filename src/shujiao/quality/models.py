@@ -103,3 +103,35 @@ class Attachment(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("quality_report.id"), index=True)
     attached_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("member_user.id"))
     attached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Evaluation(Base):
+    """A queued evaluation (评价任务) of a dataset too large to profile inside a request: the
+    requester's identity as it was checked when queued, the rule set version it will run, and the
+    outcome — a report, or the error a person can read. queued → running → done | failed; a job
+    whose worker died is queued again (``attempts`` counts the runs started)."""
+
+    __tablename__ = "quality_evaluation"
+    # One queued or running job per dataset and requesting member, even when two requests race.
+    __table_args__ = (Index("ix_quality_evaluation_one_active", "dataset_id", "requested_by_member_id", unique=True,
+                            sqlite_where=text("status IN ('queued', 'running')"),
+                            postgresql_where=text("status IN ('queued', 'running')")),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("catalog_dataset.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)  # the dataset's owner
+    rule_set_id: Mapped[int] = mapped_column(ForeignKey("quality_rule_set.id"))
+    requested_by_user_id: Mapped[int] = mapped_column(ForeignKey("member_user.id"))
+    requested_by_member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))  # the username, as the report will show it
+    # Set when a commissioned assessor asked: the report is then run under that commission.
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("quality_commission.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_zh: Mapped[str | None] = mapped_column(Text)
+    error_en: Mapped[str | None] = mapped_column(Text)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("quality_report.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -58,6 +58,9 @@ def _dataset_context(session: Session, actor: Actor, dataset_id: int) -> dict[st
         "rules_text": current.rules_text if current else service.draft_rules(dataset),
         "history": service.rules_history(session, actor, dataset_id=dataset.id),
         "reports": service.reports_of_dataset(session, actor, dataset_id=dataset.id),
+        # Finished jobs are their reports (listed above); a failure stays shown with its reason.
+        "evaluations": [e for e in service.evaluations_of_dataset(session, actor, dataset_id=dataset.id)
+                        if e.status != "done"][:10],
         "commissions": commissions,
         "may_run": owner or actor.is_operator or any(c.status == "open" and c.assessor_member_id == actor.member_id
                                                      for c in commissions),
@@ -88,7 +91,13 @@ def save_rules(request: Request, session: SessionDep, actor: FormUser, dataset_i
 @router.post("/dashboard/quality/datasets/{dataset_id}/run")
 def run_evaluation(request: Request, session: SessionDep, settings: SettingsDep, storage: StorageDep,
                    actor: FormUser, dataset_id: PathId) -> Response:
-    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset_id)
+    dataset = service.dataset_for_quality(session, actor, dataset_id=dataset_id)
+    if not service.evaluates_inline(settings, dataset):
+        job = service.request_evaluation(session, actor, dataset_id=dataset.id)
+        return redirect(request, _dataset_url(dataset.id) + "#evaluations",
+                        ok=(f"数据集较大，评价已排队（任务 #{job.id}），完成后报告将列于此页",
+                            f"the dataset is large: evaluation queued (job #{job.id}); its report will be listed here"))
+    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset.id)
     return redirect(request, _report_url(report.id),
                     ok=(f"评价完成：综合得分 {report.overall_score}，等级 {report.grade}",
                         f"evaluated: overall {report.overall_score}, grade {report.grade}"))

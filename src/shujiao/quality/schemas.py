@@ -122,3 +122,41 @@ class ProductQuality(BaseModel):
     product_id: int
     report: ReportSummary
     attached_at: dt.datetime
+
+
+EVALUATION_STATUSES = {
+    "queued": ("排队中", "queued"),
+    "running": ("评价中", "running"),
+    "done": ("已完成", "done"),
+    "failed": ("失败", "failed"),
+}
+
+
+class EvaluationError(BaseModel):
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class EvaluationRead(BaseModel):
+    """A queued evaluation (评价任务): what POST .../reports returns (202) for a large dataset."""
+    id: int
+    dataset_id: int
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int
+    requested_by: str
+    commission_id: int | None
+    report_id: int | None
+    error: EvaluationError | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, job: Any) -> "EvaluationRead":
+        error = None
+        if job.error_code is not None:
+            error = EvaluationError(code=job.error_code, message_zh=job.error_zh or "", message_en=job.error_en or "")
+        return cls(id=job.id, dataset_id=job.dataset_id, status=job.status, attempts=job.attempts,
+                   requested_by=job.requested_by, commission_id=job.commission_id, report_id=job.report_id,
+                   error=error, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)

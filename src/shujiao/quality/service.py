@@ -8,10 +8,12 @@ with their A, B and formula), never its failed-row examples or the profile's top
 are cells of the data itself and may hold personal information (个人信息), which buyers have not
 paid for and the owner has not disclosed.
 
-Profiling runs synchronously, inside the request or command that asks for it: the plaintext is
-decrypted to a private temporary folder, profiled by the engine (``profile.py``, DuckDB,
-streaming) and deleted before the function returns. A very large dataset therefore holds its
-request open for as long as the profile takes; a background job is the next step if that bites.
+A dataset of at most ``quality.inline_max_rows`` rows is profiled inside the request that asks for
+it: the plaintext is decrypted to a private temporary folder, profiled by the engine
+(``profile.py``, DuckDB, streaming) and deleted before the function returns. A larger one is
+queued (评价任务, ``Evaluation``) after the same checks; a worker in any server process or
+``shujiao quality work`` claims it, profiles it outside any transaction and stores the report the
+same way (``quality/jobs.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import base64
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,19 +36,19 @@ from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
 from shujiao.catalog.models import Dataset
 from shujiao.catalog.storage import FileStorage
-from shujiao.commands import Actor, authorize, command, query, require_member, require_user
+from shujiao.commands import Actor, authorize, command, query, require_member, require_system, require_user
 from shujiao.config import Settings
 from shujiao.crypto import service as crypto
 from shujiao.crypto.suites import suite_hash
 from shujiao.db import utcnow
-from shujiao.errors import Conflict, InvalidInput, NotFound, not_found
+from shujiao.errors import Conflict, DomainError, InvalidInput, NotFound, not_found
 from shujiao.listing import service as listing
 from shujiao.listing.models import Product
 from shujiao.members import service as members
 from shujiao.quality import profile as engine_profile
 from shujiao.quality import rules as engine_rules
 from shujiao.quality import scoring as engine_scoring
-from shujiao.quality.models import Attachment, Commission, Report, RuleSet, Signature
+from shujiao.quality.models import Attachment, Commission, Evaluation, Report, RuleSet, Signature
 from shujiao.quality.report import ReportView
 from shujiao.quality.schemas import CommissionCreate, ReportRead, ReportSummary, SignatureCreate, SignatureRead
 from shujiao.quality.signature import SIGNATURE_TYPE
@@ -165,24 +167,9 @@ def save_rules(session: Session, actor: Actor, *, dataset_id: int, text: str) ->
 
 # --- running an evaluation --------------------------------------------------------------------
 
-def _profile_sealed_dataset(session: Session, settings: Settings, storage: FileStorage, dataset: Dataset,
-                            rules: engine_rules.RuleSet, now: dt.datetime) -> engine_profile.Profile:
-    """Decrypt the dataset to a private temporary folder, profile it, and delete the plaintext."""
-    chunks = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
-    with tempfile.TemporaryDirectory(prefix="shujiao-quality-") as folder:
-        plaintext = Path(folder) / f"data.{dataset.file_format}"
-        with plaintext.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        return engine_profile.profile_file(plaintext, file_format=dataset.file_format,  # type: ignore[arg-type]
-                                           rules=rules, now=now)
-
-
-@command("quality.report.run")
-def run_evaluation(session: Session, actor: Actor, *, settings: Settings, storage: FileStorage,
-                   dataset_id: int) -> Report:
-    """Profile the dataset under its current rules and score it (GB/T 36344-2018); the report is
-    stored whatever the scores. Runs synchronously (see the module's docstring)."""
+def _checked_request(session: Session, actor: Actor, dataset_id: int) -> tuple[Dataset, Commission | None, RuleSet]:
+    """Who may evaluate the dataset now, and under which rules: the checks of an evaluation run
+    inside the request and of one queued for a worker alike."""
     dataset, commission = _evaluable_dataset(session, actor, dataset_id)
     authorize(actor.is_operator or (actor.member_status == "approved"
                                     and (actor.member_id == dataset.member_id or commission is not None)),
@@ -190,22 +177,249 @@ def run_evaluation(session: Session, actor: Actor, *, settings: Settings, storag
     rule_set = current_rules(session, dataset_id=dataset.id)
     if rule_set is None:
         raise Conflict("请先保存该数据集的质量规则", "save the dataset's quality rules first", code="rules_required")
-    rules = engine_rules.parse_rules(rule_set.rules_text)
-    now = utcnow()
-    profile = _profile_sealed_dataset(session, settings, storage, dataset, rules, now)
-    scored = engine_scoring.score(profile, weights=rules.weights or None).to_dict()
+    return dataset, commission, rule_set
+
+
+@query
+def sealed_content(session: Session, *, settings: Settings, storage: FileStorage,
+                   dataset: Dataset) -> Iterator[bytes]:
+    """The dataset's plaintext as chunks; once this returns, reading them needs no session (the
+    data key is already unwrapped), so a worker can profile outside any transaction."""
+    return catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
+
+
+@query
+def profile_content(chunks: Iterable[bytes], *, file_format: str, rules_text: str, now: dt.datetime,
+                    progress: Callable[[str, int, int], None] | None = None) -> engine_profile.Profile:
+    """Write the plaintext to a private temporary folder, profile it, and delete it."""
+    rules = engine_rules.parse_rules(rules_text)
+    with tempfile.TemporaryDirectory(prefix="shujiao-quality-") as folder:
+        plaintext = Path(folder) / f"data.{file_format}"
+        with plaintext.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        return engine_profile.profile_file(plaintext, file_format=file_format,  # type: ignore[arg-type]
+                                           rules=rules, now=now, progress=progress)
+
+
+def _store_report(session: Session, *, dataset: Dataset, rule_set: RuleSet, profile: engine_profile.Profile,
+                  commission_id: int | None, run_by_member_id: int | None, run_by_user_id: int | None,
+                  run_by: str, now: dt.datetime) -> Report:
+    """Score the profile (GB/T 36344-2018) and store the report with its audit record, whether it
+    was profiled inside the request or by a worker."""
+    weights = engine_rules.parse_rules(rule_set.rules_text).weights
+    scored = engine_scoring.score(profile, weights=weights or None).to_dict()
     report = Report(
         dataset_id=dataset.id, member_id=dataset.member_id, dataset_sha256=dataset.sha256, rule_set_id=rule_set.id,
         rule_set_version=rule_set.version, profile_json=canonical.dumps(profile.to_dict()),
         score_json=canonical.dumps(scored), overall_score=Decimal(scored["overall"]), grade=scored["grade"],
-        commission_id=commission.id if commission else None, run_by_member_id=actor.member_id,
-        run_by_user_id=actor.user_id, run_by=actor.username, created_at=now)
+        commission_id=commission_id, run_by_member_id=run_by_member_id, run_by_user_id=run_by_user_id,
+        run_by=run_by, created_at=now)
     session.add(report)
     session.flush()
     audit.record(session, subject_type="quality_report", subject_id=report.id, change={
         "dataset_id": dataset.id, "dataset_sha256": dataset.sha256, "rule_set_version": rule_set.version,
         "overall": scored["overall"], "grade": scored["grade"], "commission_id": report.commission_id})
     return report
+
+
+@command("quality.report.run")
+def run_evaluation(session: Session, actor: Actor, *, settings: Settings, storage: FileStorage,
+                   dataset_id: int) -> Report:
+    """Profile the dataset under its current rules and score it (GB/T 36344-2018); the report is
+    stored whatever the scores. Runs inside the caller's transaction: for datasets of at most
+    ``quality.inline_max_rows`` rows (larger ones are queued, see ``request_evaluation``)."""
+    dataset, commission, rule_set = _checked_request(session, actor, dataset_id)
+    now = utcnow()
+    profile = profile_content(sealed_content(session, settings=settings, storage=storage, dataset=dataset),
+                              file_format=dataset.file_format, rules_text=rule_set.rules_text, now=now)
+    return _store_report(session, dataset=dataset, rule_set=rule_set, profile=profile,
+                         commission_id=commission.id if commission else None, run_by_member_id=actor.member_id,
+                         run_by_user_id=actor.user_id, run_by=actor.username, now=now)
+
+
+# --- queued evaluations (评价任务) --------------------------------------------------------------
+
+EVALUATION_ACTIVE = ("queued", "running")
+
+
+def _not_found_evaluation() -> NotFound:
+    return not_found("评价任务", "evaluation job")
+
+
+@query
+def evaluates_inline(settings: Settings, dataset: Dataset) -> bool:
+    """Whether the dataset is small enough to profile inside the request."""
+    return dataset.row_count <= settings.quality.inline_max_rows
+
+
+@command("quality.evaluation.request")
+def request_evaluation(session: Session, actor: Actor, *, dataset_id: int) -> Evaluation:
+    """Queue an evaluation of the dataset under its current rules, with the checks of
+    ``run_evaluation``; a worker profiles it (``quality/jobs.py``). A second queued or running
+    job of the same dataset for the same member is a 409 (``evaluation_pending``)."""
+    dataset, commission, rule_set = _checked_request(session, actor, dataset_id)
+    assert actor.user_id is not None and actor.member_id is not None  # _checked_request authorized a member user
+    pending = session.scalar(select(Evaluation.id).where(
+        Evaluation.dataset_id == dataset.id, Evaluation.requested_by_member_id == actor.member_id,
+        Evaluation.status.in_(EVALUATION_ACTIVE)).limit(1))
+    if pending is not None:
+        raise Conflict(f"该数据集已有排队中的评价任务（#{pending}）",
+                       f"an evaluation of this dataset is already queued (#{pending})",
+                       code="evaluation_pending", evaluation_id=pending)
+    job = Evaluation(dataset_id=dataset.id, member_id=dataset.member_id, rule_set_id=rule_set.id,
+                     requested_by_user_id=actor.user_id, requested_by_member_id=actor.member_id,
+                     requested_by=actor.username, commission_id=commission.id if commission else None,
+                     status="queued", attempts=0, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        # Two requests raced past the check; the partial unique index let one of them in.
+        raise Conflict("该数据集已有排队中的评价任务", "an evaluation of this dataset is already queued",
+                       code="evaluation_pending") from None
+    audit.record(session, subject_type="quality_evaluation", subject_id=job.id, change={
+        "status": "queued", "dataset_id": dataset.id, "rule_set_version": rule_set.version,
+        "commission_id": job.commission_id})
+    return job
+
+
+@command("quality.evaluation.claim")
+def claim_next_evaluation(session: Session, actor: Actor, *, now: dt.datetime) -> Evaluation:
+    """Take the oldest queued job for this worker (status running, one more attempt). Several
+    workers on PostgreSQL never take the same job: the row is locked ``FOR UPDATE SKIP LOCKED``
+    and the update re-checks its status (SQLite serves one process). ``Conflict``
+    (``queue_empty``) when there is nothing to take."""
+    require_system(actor)
+    candidate = session.scalar(select(Evaluation.id).where(Evaluation.status == "queued")
+                               .order_by(Evaluation.id).limit(1).with_for_update(skip_locked=True))
+    taken = candidate is not None and session.execute(
+        update(Evaluation).where(Evaluation.id == candidate, Evaluation.status == "queued")
+        .values(status="running", attempts=Evaluation.attempts + 1, started_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not taken:
+        raise Conflict("没有排队中的评价任务", "no evaluation is queued", code="queue_empty")
+    job = session.get(Evaluation, candidate, populate_existing=True)
+    assert job is not None
+    audit.record(session, subject_type="quality_evaluation", subject_id=job.id, change={
+        "status": "running", "attempt": job.attempts})
+    return job
+
+
+@query
+def evaluation_work(session: Session, *, settings: Settings, storage: FileStorage,
+                    evaluation_id: int) -> tuple[Iterator[bytes], str, str]:
+    """What a worker profiles for a claimed job: the plaintext chunks, the file format and the
+    rules text (callers are the system's own jobs)."""
+    job = session.get(Evaluation, evaluation_id)
+    assert job is not None
+    dataset = session.get(Dataset, job.dataset_id)
+    rule_set = session.get(RuleSet, job.rule_set_id)
+    assert dataset is not None and rule_set is not None  # foreign keys
+    return sealed_content(session, settings=settings, storage=storage, dataset=dataset), dataset.file_format, \
+        rule_set.rules_text
+
+
+def _running_attempt(session: Session, evaluation_id: int, attempt: int) -> Evaluation:
+    """The job, locked, if this attempt is still the one running; a worker that was taken for
+    dead (its job requeued and claimed again) must not store a second outcome."""
+    job = session.scalar(select(Evaluation).where(Evaluation.id == evaluation_id).with_for_update())
+    if job is None:
+        raise _not_found_evaluation()
+    if job.status != "running" or job.attempts != attempt:
+        raise Conflict("该评价任务已由其他进程接手", "the evaluation job was taken over by another worker",
+                       code="evaluation_superseded")
+    return job
+
+
+def _fail(session: Session, job: Evaluation, error: DomainError, now: dt.datetime) -> None:
+    job.status, job.finished_at = "failed", now
+    job.error_code, job.error_zh, job.error_en = error.code, error.zh, error.en
+    session.flush()
+    audit.record(session, subject_type="quality_evaluation", subject_id=job.id, change={
+        "status": "failed", "attempt": job.attempts, "error": {"code": error.code, "en": error.en}})
+
+
+@command("quality.evaluation.finish")
+def finish_evaluation(session: Session, actor: Actor, *, evaluation_id: int, attempt: int,
+                      outcome: engine_profile.Profile | DomainError, now: dt.datetime) -> Evaluation:
+    """Store the worker's outcome: a profile becomes the report, exactly as ``run_evaluation``
+    stores one (scored, audited, run by the requester, under the commission if an assessor asked);
+    a domain error (an unreadable file, rules that no longer fit it) fails the job with its code
+    and message. Refused (``evaluation_superseded``) if the attempt is no longer the running one."""
+    require_system(actor)
+    job = _running_attempt(session, evaluation_id, attempt)
+    if isinstance(outcome, DomainError):
+        _fail(session, job, outcome, now)
+        return job
+    if job.commission_id is not None and session.get(Commission, job.commission_id).status != "open":  # type: ignore[union-attr]
+        _fail(session, job, Conflict("委托已办结，评价结果不再保存", "the commission was closed; the result is not kept",
+                                     code="commission_closed"), now)
+        return job
+    dataset = session.get(Dataset, job.dataset_id)
+    rule_set = session.get(RuleSet, job.rule_set_id)
+    assert dataset is not None and rule_set is not None  # foreign keys
+    report = _store_report(session, dataset=dataset, rule_set=rule_set, profile=outcome,
+                           commission_id=job.commission_id, run_by_member_id=job.requested_by_member_id,
+                           run_by_user_id=job.requested_by_user_id, run_by=job.requested_by, now=now)
+    job.status, job.report_id, job.finished_at = "done", report.id, now
+    session.flush()
+    audit.record(session, subject_type="quality_evaluation", subject_id=job.id, change={
+        "status": "done", "attempt": job.attempts, "report_id": report.id})
+    return job
+
+
+@query
+def stale_evaluations(session: Session, *, settings: Settings, now: dt.datetime) -> list[int]:
+    """Jobs running for longer than ``quality.stale_after_minutes``: their worker died."""
+    cutoff = now - dt.timedelta(minutes=settings.quality.stale_after_minutes)
+    return list(session.scalars(select(Evaluation.id).where(Evaluation.status == "running",
+                                                            Evaluation.started_at < cutoff)
+                                .order_by(Evaluation.id)))
+
+
+@command("quality.evaluation.requeue")
+def requeue_stale_evaluation(session: Session, actor: Actor, *, settings: Settings, evaluation_id: int,
+                             now: dt.datetime) -> Evaluation:
+    """Queue a job whose worker died again, or fail it once it has been started
+    ``quality.max_attempts`` times. ``Conflict`` (``not_stale``) if another process got there first
+    or the job finished meanwhile."""
+    require_system(actor)
+    job = session.scalar(select(Evaluation).where(Evaluation.id == evaluation_id).with_for_update())
+    cutoff = now - dt.timedelta(minutes=settings.quality.stale_after_minutes)
+    if job is None or job.status != "running" or job.started_at is None or job.started_at >= cutoff:
+        raise Conflict("评价任务并未中断", "the evaluation job is not stale", code="not_stale")
+    if job.attempts >= settings.quality.max_attempts:
+        _fail(session, job, Conflict(f"评价进程已中断 {job.attempts} 次，任务终止；请联系交易中心",
+                                     f"the evaluation was interrupted {job.attempts} times and was stopped; "
+                                     "contact the exchange", code="evaluation_interrupted"), now)
+        return job
+    job.status, job.started_at = "queued", None
+    session.flush()
+    audit.record(session, subject_type="quality_evaluation", subject_id=job.id, change={
+        "status": "queued", "after_attempt": job.attempts, "reason": "stale"})
+    return job
+
+
+@query
+def get_evaluation(session: Session, actor: Actor, *, evaluation_id: int) -> Evaluation:
+    """A job for its requester's member, the dataset's owner and the operator; 404 for anyone else."""
+    job = session.get(Evaluation, evaluation_id)
+    if job is None or actor.kind != "user" or not (
+            actor.is_operator or actor.member_id in (job.member_id, job.requested_by_member_id)):
+        raise _not_found_evaluation()
+    return job
+
+
+@query
+def evaluations_of_dataset(session: Session, actor: Actor, *, dataset_id: int) -> Sequence[Evaluation]:
+    """The dataset's jobs, newest first: all of them for its owner and the operator, an assessor's
+    own for a commissioned assessor; 404 for anyone who may not see the dataset."""
+    dataset = dataset_for_quality(session, actor, dataset_id=dataset_id)
+    where = [Evaluation.dataset_id == dataset.id]
+    if not (actor.is_operator or actor.member_id == dataset.member_id):
+        where.append(Evaluation.requested_by_member_id == actor.member_id)
+    return session.scalars(select(Evaluation).where(*where).order_by(Evaluation.id.desc())).all()
 
 
 # --- reading reports --------------------------------------------------------------------------

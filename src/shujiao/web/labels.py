@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shujiao.catalog.schemas import GRADE_LABELS, SENSITIVITY_LABELS
-from shujiao.quality.schemas import COMMISSION_STATUSES
+from shujiao.quality.schemas import COMMISSION_STATUSES, EVALUATION_STATUSES
 from shujiao.registry.schemas import RIGHTS, SOURCES
 
 Label = tuple[str, str]
@@ -137,6 +137,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "expired": ("到期失效", "expired"),
     },
     "commission": dict(COMMISSION_STATUSES),
+    "evaluation": dict(EVALUATION_STATUSES),
 }
 
 
