@@ -110,6 +110,13 @@ def test_a_large_dataset_is_queued_and_the_worker_stores_the_same_report(  # typ
     assert jobs.run_pending(session_factory, settings, storage, limit=10) == []
 
 
+FOREIGN_JOB_REQUESTS = [
+    ("GET", "/api/v1/quality/evaluations/{evaluation_id}", None),
+    ("GET", "/api/v1/quality/datasets/{dataset_id}/evaluations", None),
+    ("POST", "/api/v1/quality/datasets/{dataset_id}/reports", None),
+]
+
+
 def test_jobs_are_walled_off_from_other_members(client, session_factory, settings, storage, world):  # type: ignore[no-untyped-def]
     provider, assessor, dataset_id = world["provider"], world["assessor"], world["dataset_id"]
     save(session_factory, provider, dataset_id)
@@ -123,10 +130,9 @@ def test_jobs_are_walled_off_from_other_members(client, session_factory, setting
     for outsider in (world["intruder"], world["other_assessor"]):
         headers = headers_of(client, outsider)
         for evaluation_id in (own, assessors_job):
-            assert_error(client.get(f"/api/v1/quality/evaluations/{evaluation_id}", headers=headers), 404, "not_found")
-        assert_error(client.get(f"/api/v1/quality/datasets/{dataset_id}/evaluations", headers=headers), 404,
-                     "not_found")
-        assert_error(client.post(f"/api/v1/quality/datasets/{dataset_id}/reports", headers=headers), 404, "not_found")
+            for method, path, body in FOREIGN_JOB_REQUESTS:
+                url = path.format(evaluation_id=evaluation_id, dataset_id=dataset_id)
+                assert_error(client.request(method, url, json=body, headers=headers), 404, "not_found")
     assert_error(client.get(f"/api/v1/quality/evaluations/{own}"), 401)
     # The assessor sees its own job only; the owner and the operator see both.
     assessor_headers = headers_of(client, assessor)
