@@ -487,8 +487,11 @@ class _Run:
             select += [f"count({ident})", f"approx_count_distinct({ident})", f"CAST(min({self.typed(c)}) AS VARCHAR)",
                        f"CAST(max({self.typed(c)}) AS VARCHAR)"]
         for check in checks:
+            # the failing rows' positions, NULL elsewhere (min_by skips NULLs): cheaper than a FILTER
+            # clause per check, which slices every column of the chunk (measured: aggregate pass -6 to -13%)
+            failing = f"CASE WHEN {check.fail_sql} THEN {rn} END"
             select += [f"count_if({check.checked_sql})", f"count_if({check.fail_sql})",
-                       f"min_by({rn}, {rn}, {MAX_EXAMPLES}) FILTER (WHERE {check.fail_sql})"]
+                       f"min_by({failing}, {failing}, {MAX_EXAMPLES})"]
         row_checks = self.row_checks(checks)
         if row_checks:
             failed_count = " + ".join(f"CAST({c.fail_sql} AS BIGINT)" for c in row_checks)
