@@ -355,3 +355,27 @@ def test_a_regex_duckdb_cannot_run_is_a_rules_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:  # a look-behind: Python's re has it, RE2 does not
         profile_file(path, file_format="csv", now=NOW, rules=parse_rules("fields: [{column: a, regex: '(?<=x)y'}]"))
     assert caught.value.code == "bad_rules"
+
+
+@pytest.mark.parametrize("anchored", [True, False])
+def test_duplicate_rows_are_exact_with_or_without_a_key_to_narrow_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anchored: bool) -> None:
+    """Duplicate rows are found through the key's repeats plus the rows without a key (anchored), or
+    by grouping every row (when too many rows lack a key): both count what pandas counts."""
+    from shujiao.quality import profile as profile_module
+
+    if not anchored:
+        monkeypatch.setattr(profile_module, "UNANCHORED_ROWS_MAX", -1)
+    lines = [f"k{i},v{i % 7},{i % 3}" for i in range(60)]
+    lines += ["k1,v1,1", "k1,v1,1", "k2,other,2"]  # two copies of row k1, and a repeated key with other values
+    lines += [",v5,5", ",v5,5", ",v5,5", ",v6,5", ",v5,"]  # no key: two copies of one row, two others
+    path = tmp_path / "dups.csv"
+    path.write_text("k,v,n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=True)
+    profile = profile_file(path, file_format="csv", now=NOW, rules=parse_rules("key: [k]"))
+    (duplicates,) = profile.dataset_rule("duplicate_rows")
+    assert duplicates.failed == int(frame.duplicated().sum()) == 4
+    assert [e.row for e in duplicates.examples] == [61, 62, 65, 66]
+    (key,) = profile.dataset_rule("key_unique")
+    assert key.checked == int(frame["k"].notna().sum())
+    assert key.failed == int(frame["k"].dropna().duplicated(keep=False).sum()) == 5

@@ -153,6 +153,7 @@ FLAG = "__shujiao_"  # prefix of the columns the profiler adds to the row stream
 RN = FLAG + "row"  # 0-based position of the row among the rows parsed
 STAGES = ("read", "aggregate", "repeats", "verify")
 TOP_VALUES_MAX_DISTINCT = 100_000  # above this (approx.) distinct count a column's top values are not listed
+UNANCHORED_ROWS_MAX = 100_000  # rows without a key that may be kept aside to find duplicate rows among them
 ISO_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y%m%d"]
 DECIMAL_SQL = "DECIMAL(38, 10)"
 TYPE_SQL = {  # declared type → a strict check of the text (TRY_CAST alone accepts '1.0' as an integer)
@@ -486,8 +487,11 @@ class _Run:
             select += [f"count({ident})", f"approx_count_distinct({ident})", f"CAST(min({self.typed(c)}) AS VARCHAR)",
                        f"CAST(max({self.typed(c)}) AS VARCHAR)"]
         for check in checks:
+            # the failing rows' positions, NULL elsewhere (min_by skips NULLs): cheaper than a FILTER
+            # clause per check, which slices every column of the chunk (measured: aggregate pass -6 to -13%)
+            failing = f"CASE WHEN {check.fail_sql} THEN {rn} END"
             select += [f"count_if({check.checked_sql})", f"count_if({check.fail_sql})",
-                       f"min_by({rn}, {rn}, {MAX_EXAMPLES}) FILTER (WHERE {check.fail_sql})"]
+                       f"min_by({failing}, {failing}, {MAX_EXAMPLES})"]
         row_checks = self.row_checks(checks)
         if row_checks:
             failed_count = " + ".join(f"CAST({c.fail_sql} AS BIGINT)" for c in row_checks)
@@ -559,12 +563,13 @@ class _Run:
                 f"ORDER BY n DESC, t{j} LIMIT {TOP_VALUES}"))
         return hashed, top
 
-    def pick(self, positions: set[int], hashed: list[str]) -> None:
-        """Table ``picked``: the rows at ``positions`` (examples, worst rows) and the rows whose hash
-        repeats in some set, in one scan that computes no checks."""
+    def pick(self, positions: set[int], hashed: list[str], also: str | None = None) -> None:
+        """Table ``picked``: the rows at ``positions`` (examples, worst rows), the rows whose hash
+        repeats in some set and those meeting ``also``, in one scan that computes no checks."""
         self.stage("verify")
         wanted = [f"({h}) IN (SELECT h{i} FROM repeat_groups WHERE s = {i} AND h{i} IS NOT NULL)"
                   for i, h in enumerate(hashed)]
+        wanted += [also] if also else []
         if positions:
             self.con.execute("CREATE OR REPLACE TEMP TABLE wanted_positions (p BIGINT)")
             self.con.executemany("INSERT INTO wanted_positions VALUES (?)", [(p,) for p in sorted(positions)])
@@ -595,14 +600,17 @@ class _Run:
                                   tuple(f"{c.column or c.detail}: {c.kind}" for c in failed)))
         return tuple(sorted(worst, key=lambda w: (-w.failed, w.row)))
 
-    def exact_repeats(self, repeat_set: _RepeatSet, hashed: str, index: int) -> tuple[int, int, tuple[Example, ...]]:
+    def exact_repeats(self, repeat_set: _RepeatSet, hashed: str | None, index: int) -> tuple[int, int, tuple[Example, ...]]:
         """(rows in repeated groups, rows repeating an earlier one, examples), grouping the picked rows
-        whose hash repeats by their values, so a hash collision never counts as a repeat."""
+        whose hash repeats by their values, so a hash collision never counts as a repeat. With no
+        ``hashed`` (the set was not grouped: see _duplicate_anchor) every picked row is a candidate."""
         rn = quote_ident(RN)
+        candidates = (f"{repeat_set.where} AND ({hashed}) IN (SELECT h{index} FROM repeat_groups WHERE s = {index})"
+                      if hashed is not None else repeat_set.where)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE repeat_ranked AS SELECT {rn} AS r, {repeat_set.value_sql} AS shown, "
             f"count(*) OVER w AS n, min({rn}) OVER w AS first FROM picked "
-            f"WHERE {repeat_set.where} AND ({hashed}) IN (SELECT h{index} FROM repeat_groups WHERE s = {index}) "
+            f"WHERE {candidates} "
             f"WINDOW w AS (PARTITION BY {', '.join(repeat_set.exprs)})")
         in_groups, repeating = self.sql(
             "SELECT count(*), coalesce(count_if(r > first), 0) FROM repeat_ranked WHERE n > 1")[0]
@@ -614,6 +622,19 @@ class _Run:
 
 def _chunks(items: list[_Check], size: int) -> list[list[_Check]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _duplicate_anchor(sets: list[_RepeatSet], present: dict[str, int], rows: int) -> _RepeatSet | None:
+    """The key or unique column set that can stand in for the whole row when finding duplicate rows,
+    or None. Two equal rows have equal keys, so every duplicate row either has a repeated key or no
+    key: grouping the key's hash (done anyway) and picking the rows without a key finds them all,
+    without a group-by over a hash of every row (which holds one group per row: measured 45% of the
+    group-by pass on the bench). Only if few rows lack the anchor, as those rows are all kept."""
+    anchors = [s for s in sets if s.name != "duplicate_rows"]
+    if not anchors:
+        return None
+    anchor = max(anchors, key=lambda s: present[s.name])
+    return anchor if rows - present[anchor.name] <= UNANCHORED_ROWS_MAX else None
 
 
 def profile_file(path: Path, *, file_format: FileFormat, rules: RuleSet, now: dt.datetime,
@@ -655,14 +676,21 @@ def _profile(run: _Run, path: Path, file_format: str, started: float) -> Profile
     sets += [_RepeatSet(f"unique:{c}", (quote_ident(c),), f"{quote_ident(c)} IS NOT NULL", run.text(c))
              for c in unique_columns]
     top_columns = [c for c in columns if counted["columns"][c][1] <= TOP_VALUES_MAX_DISTINCT]
-    hashed, top = run.repeats(sets, top_columns)
+    present = {f"unique:{c}": counted["columns"][c][0] for c in unique_columns}
+    if rules.key:
+        present["key_unique"] = counted["key_present"]
+    anchor = _duplicate_anchor(sets, present, rows)
+    grouped = sets[1:] if anchor else sets
+    hashed, top = run.repeats(grouped, top_columns)
 
     positions = {p for _, _, found in counted["checks"] for p in found} | set(counted["worst"])
-    run.pick(positions, hashed)
+    run.pick(positions, hashed, also=f"NOT ({anchor.where})" if anchor else None)
     results = [RuleResult(kind=check.kind, detail=check.detail, checked=checked, passed=checked - failed,
                           column=check.column, examples=run.examples(check, found))
                for check, (checked, failed, found) in zip(checks, counted["checks"], strict=True)]
-    repeated = {s.name: run.exact_repeats(s, hashed[i], i) for i, s in enumerate(sets)}
+    repeated = {s.name: run.exact_repeats(s, hashed[i], i) for i, s in enumerate(grouped)}
+    if anchor:
+        repeated["duplicate_rows"] = run.exact_repeats(sets[0], None, -1)
 
     in_groups, repeating, examples = repeated["duplicate_rows"]
     dataset = [r for r in results if r.column is None or r.kind == "timeliness_period"]

@@ -113,13 +113,13 @@ PROVINCE_CODES = frozenset({
     "71", "81", "82",                          # 台湾 香港 澳门
 })
 assert len(PROVINCE_CODES) == 34
-_PROVINCES_SQL = "(" + ", ".join(quote_literal(p) for p in sorted(PROVINCE_CODES)) + ")"
 
 
-def _division_sql(v: str) -> str:
-    """The GB/T 2260 structure of the first six characters of ``v`` (which are known to be digits)."""
-    return (f"(substr({v}, 1, 2) IN {_PROVINCES_SQL} "
-            f"AND (substr({v}, 3, 2) <> '00' OR substr({v}, 5, 2) = '00'))")
+# The same structure as one RE2 pattern: a province, then either 0000 or a prefecture other than 00
+# with any county. One regexp_full_match per value is several times cheaper in DuckDB than the shape
+# regex plus substr comparisons (an IN list of 34 codes even becomes a join; measured).
+DIVISION_PATTERN = ("(?:" + "|".join(sorted(PROVINCE_CODES)) + ")"
+                    "(?:0000|(?:0[1-9]|[1-9][0-9])[0-9]{2})")
 
 
 def _division_ok(code: str) -> bool:
@@ -127,7 +127,7 @@ def _division_ok(code: str) -> bool:
 
 
 def admin_division_check(v: str, alias: str) -> ValidatorSQL:
-    return ValidatorSQL((), all_of([f"regexp_full_match({v}, '[0-9]{{6}}')", _division_sql(v)]))
+    return ValidatorSQL((), f"regexp_full_match({v}, {quote_literal(DIVISION_PATTERN)})")
 
 
 def is_admin_division(value: str) -> bool:
@@ -142,6 +142,9 @@ def is_admin_division(value: str) -> bool:
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"  # check character by weighted sum mod 11
+# Shape, address code structure and a birth year from 1900 (19xx or 2000-9999) in one pattern; the
+# calendar check of the birth date and the check character follow.
+ID_PATTERN = DIVISION_PATTERN + "(?:19[0-9]{2}|[2-9][0-9]{3})[0-9]{7}[0-9X]"
 
 
 def id_check_character_sql(body: str, number: str | None = None) -> str:
@@ -157,7 +160,7 @@ def _id_number(v: str) -> str:
 
 def id_card_check(v: str, alias: str) -> ValidatorSQL:
     return ValidatorSQL(((alias, _id_number(v)),), all_of([
-        f"regexp_full_match({v}, '[0-9]{{17}}[0-9X]')", _division_sql(v), f"substr({v}, 7, 4) >= '1900'",
+        f"regexp_full_match({v}, {quote_literal(ID_PATTERN)})",
         f"try_strptime(substr({v}, 7, 8), '%Y%m%d') IS NOT NULL",
         f"{id_check_character_sql(v, quote_ident(alias))} = substr({v}, 18, 1)"]))
 
