@@ -1,7 +1,7 @@
 """Quality profiling, measured: rows/s of ``profile_file`` on a large CSV against DuckDB's own
 one-query column profile of the same file (the limit) and against pandas ``read_csv`` + ``describe``.
 
-    .venv/bin/python bench/quality.py --pandas-rows 1000000                 # 10M rows (make test-services first)
+    .venv/bin/python bench/quality.py --pandas-rows 1000000                 # 10M rows
     .venv/bin/python bench/quality.py --rows 1000000 --pandas-rows 200000   # quicker
 
 The CSV (订单号, 统一社会信用代码, 身份证号, 手机号, 行政区划, 签约日期, 交付日期, 金额, 类别, 更新日期;
