@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from shujiao.accounting import service as accounting
@@ -43,5 +44,9 @@ def test_the_demo_loads_once_with_settled_trades_books_and_a_valuation(settings,
         score, grade, quality_report_id = quality.latest_score(session, dataset_id=report.subject_id)
         assert valuation.report_read(report).inputs["quality_report_id"] == quality_report_id  # type: ignore[index]
         product_id = next(p.id for p in listing.search_listed(session) if p.dataset_id == report.subject_id)
+        # The demo plants one wrong credit-code check character in 97 rows (20 of 2,000); the signed report finds them.
+        scores = json.loads(quality.get_report(session, seller, report_id=quality_report_id).score_json)
+        accuracy = next(i for i in scores["indicators"] if i["code"] == "accuracy")
+        assert next((s["A"], s["B"]) for s in accuracy["sub"] if s["code"] == "format") == (1_980, 2_000)
         badge = quality.product_badge(session, product_id=product_id)
         assert badge is not None and badge["signed_by"] and Decimal(badge["overall"]) == score and badge["grade"] == grade

@@ -25,6 +25,7 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.quality.validators import credit_check_character_sql
 from shujiao.quality import service as quality
 from shujiao.quality.schemas import CommissionCreate, SignatureCreate
 
@@ -55,13 +56,16 @@ def _actor(session: Session, username: str) -> Actor:
 
 
 DATASETS = {
-    "enterprise_credit.csv": """
-        SELECT printf('91520100%09dX', i) AS 统一社会信用代码,
+    # Every 97th credit code carries a wrong check character, for the quality report to find.
+    "enterprise_credit.csv": f"""
+        SELECT body || CASE WHEN i % 97 = 0 THEN (CASE WHEN ok = '1' THEN '2' ELSE '1' END) ELSE ok END
+                   AS 统一社会信用代码,
                '贵州' || (['数智', '云联', '黔峰', '筑城', '山地'])[1 + i % 5] || '科技有限公司' || i AS 企业名称,
                (['软件和信息技术服务业', '制造业', '批发和零售业', '交通运输业'])[1 + i % 4] AS 行业,
                500 + (i * 37) % 400 AS 信用评分,
                DATE '2025-12-31' AS 评价日期
-        FROM range(1, 2001) t(i)""",
+        FROM (SELECT i, body, {credit_check_character_sql('body')} AS ok
+              FROM (SELECT i, printf('91520100%09d', i) AS body FROM range(1, 2001) t(i)))""",
     "traffic_flow.parquet": """
         SELECT TIMESTAMP '2025-10-01 00:00:00' + INTERVAL (i % 720) HOUR AS 时段,
                (['人民大道', '北京路', '中华北路', '延安西路', '花溪大道'])[1 + i % 5] AS 道路,
@@ -217,7 +221,7 @@ def _signed_quality_report(factory: sessionmaker[Session], settings: Settings, s
         report = quality.run_evaluation(session, assessor, settings=settings, storage=storage,
                                         dataset_id=product.dataset_id)
         quality.sign_report(session, assessor, settings=settings, report_id=report.id, data=SignatureCreate(
-            opinion="按 GB/T 36344-2018 评价；统一社会信用代码校验位不符的记录较多，建议提供方核实后更新。"))
+            opinion="按 GB/T 36344-2018 评价；少量统一社会信用代码校验位不符，建议提供方核实后更新。"))
         quality.attach_report(session, seller, product_id=product.id, report_id=report.id)
 
 def _settled_trades(session: Session, settings: Settings) -> None:
