@@ -279,6 +279,22 @@ def member_id_by_credit_code(session: Session, code: str) -> int:
 
 
 @query
+def approved_counterparty(session: Session, *, member_id: int | None,
+                          credit_code: str | None) -> tuple[int, PublicIdentity]:
+    """The member another member names as counterparty (a transferee, a pledgee, a commissioned
+    assessor), by member id or 统一社会信用代码: it must exist and be approved (the exchange's
+    operator member may always be named)."""
+    member_id = member_id or member_id_by_credit_code(session, credit_code or "")
+    try:
+        identity = public_identity(session, member_id)
+    except NotFound:
+        raise InvalidInput("对方会员不存在", "no such member", code="unknown_member") from None
+    if identity.kind != "operator" and identity.status != "approved":
+        raise InvalidInput("对方会员尚未准入", "that member is not approved", code="member_not_approved")
+    return member_id, identity
+
+
+@query
 def find_user_by_username(session: Session, username: str) -> MemberUser:
     user = session.scalar(select(MemberUser).where(MemberUser.username == username))
     if user is None:

@@ -522,16 +522,11 @@ def public_summary(score: dict[str, Any]) -> dict[str, Any]:
 # --- commissions (委托评估) ---------------------------------------------------------------------
 
 def _assessor_member(session: Session, counterparty: Any) -> tuple[int, members.PublicIdentity]:
-    member_id = counterparty.member_id or members.member_id_by_credit_code(session, counterparty.credit_code or "")
-    try:
-        identity = members.public_identity(session, member_id)
-    except NotFound:
-        raise InvalidInput("评估机构会员不存在", "no such member", code="unknown_member") from None
+    member_id, identity = members.approved_counterparty(session, member_id=counterparty.member_id,
+                                                        credit_code=counterparty.credit_code)
     if identity.kind != "assessor":
         raise InvalidInput("受托方须为第三方评估机构会员", "the commissioned member must be a third-party assessor",
                            code="not_an_assessor")
-    if identity.status != "approved":
-        raise InvalidInput("该评估机构尚未准入", "that assessor is not approved", code="member_not_approved")
     return member_id, identity
 
 

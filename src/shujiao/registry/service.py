@@ -32,7 +32,7 @@ from shujiao.config import Settings
 from shujiao.crypto import service as crypto
 from shujiao.crypto.suites import suite_hash
 from shujiao.db import utcnow
-from shujiao.errors import Conflict, InvalidInput, NotFound, not_found
+from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.listing import service as listing
 from shujiao.listing.models import Product
 from shujiao.members import service as members
@@ -508,14 +508,8 @@ def request_pledge(session: Session, actor: Actor, *, settings: Settings, number
 
 
 def _approved_member(session: Session, counterparty: Counterparty) -> tuple[int, members.PublicIdentity]:
-    member_id = counterparty.member_id or members.member_id_by_credit_code(session, counterparty.credit_code or "")
-    try:
-        identity = members.public_identity(session, member_id)
-    except NotFound:
-        raise InvalidInput("对方会员不存在", "no such member", code="unknown_member") from None
-    if identity.kind != "operator" and identity.status != "approved":
-        raise InvalidInput("对方会员尚未准入", "that member is not approved", code="member_not_approved")
-    return member_id, identity
+    return members.approved_counterparty(session, member_id=counterparty.member_id,
+                                         credit_code=counterparty.credit_code)
 
 
 @command("registry.certificate.respond")
