@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.factories import make_member, make_operator
-from tests.web.conftest import Pages, browser_page, live_server  # noqa: F401 — fixtures
+from tests.web.conftest import Pages, browser_log_in, browser_page, live_server  # noqa: F401 — fixtures
 
 
 @pytest.fixture
@@ -78,11 +78,7 @@ def test_in_a_browser_a_member_records_a_cost_and_downloads_the_disclosure(  # t
     operator = make_operator(session_factory)
     member = make_member(session_factory, operator, kind="buyer")
     page = browser_page
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", member.password)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_server}/dashboard")
+    browser_log_in(page, live_server, member)
     page.click("nav.tabs a[href='/dashboard/accounting']")
     page.fill("#new-asset input[name=name]", "自建交通数据集")
     page.select_option("#new-asset select[name=classification]", "intangible")

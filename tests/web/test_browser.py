@@ -14,6 +14,7 @@ from shujiao.db import unit_of_work
 from shujiao.ledger import service as ledger
 from shujiao.market import service as market
 from tests.factories import CSV_BYTES, make_listed_product, make_member, make_operator
+from tests.web.conftest import browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +29,7 @@ def test_buyer_searches_buys_pays_downloads_and_accepts(session_factory, storage
 
     page = browser_page
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", buyer.username)
-    page.fill("input[name=password]", buyer.password)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_server}/dashboard")
+    browser_log_in(page, live_server, buyer)
     expect(page.locator("#balance")).to_have_text("¥500.00")
 
     page.click("a.brand")

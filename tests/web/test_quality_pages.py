@@ -11,6 +11,7 @@ import pytest
 from shujiao.db import unit_of_work
 from shujiao.quality import service
 from tests.quality.test_service import BAD_CODE, RULES, list_dataset, world  # noqa: F401 - world is a fixture
+from tests.web.conftest import browser_log_in
 from tests.web.test_registry_pages import credit_code_of
 
 
@@ -124,11 +125,7 @@ def test_edit_rules_run_an_evaluation_and_read_the_report(world, live_server, br
 
     provider, dataset_id = world["provider"], world["dataset_id"]
     page = browser_page
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", provider.username)
-    page.fill("input[name=password]", provider.password)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_server}/dashboard")
+    browser_log_in(page, live_server, provider)
 
     page.goto(f"{live_server}/dashboard/resources")
     page.click(f"a[href='/dashboard/quality/datasets/{dataset_id}']")

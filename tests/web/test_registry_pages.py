@@ -16,6 +16,7 @@ from shujiao.registry import service
 from shujiao.registry.models import Application, Certificate
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision
 from tests.factories import make_dataset, make_member, make_operator
+from tests.web.conftest import browser_log_in
 from tests.web.conftest import Pages
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -260,14 +261,7 @@ def test_a_bank_accepts_a_pledge_and_the_public_check_shows_it(session_factory, 
     number = issue_certificate(session_factory, settings, operator, provider, world["dataset_id"])
     page = browser_page
 
-    def log_in(member) -> None:  # type: ignore[no-untyped-def]
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", member.username)
-        page.fill("input[name=password]", member.password)
-        page.click("form.form button[type=submit]")
-        page.wait_for_url(f"{live_server}/dashboard")
-
-    log_in(provider)
+    browser_log_in(page, live_server, provider)
     page.goto(f"{live_server}/dashboard/registry")
     page.click(f"#certificates a:has-text('{number}')")
     page.wait_for_url(f"{live_server}/dashboard/registry/certificates/{number}")
@@ -281,7 +275,7 @@ def test_a_bank_accepts_a_pledge_and_the_public_check_shows_it(session_factory, 
     page.click("header form button[type=submit]")  # log out
     page.wait_for_url(f"{live_server}/")
 
-    log_in(bank)
+    browser_log_in(page, live_server, bank)
     page.goto(f"{live_server}/dashboard/registry")
     page.click(f"#certificates a:has-text('{number}')")
     page.click("#accept")
