@@ -14,7 +14,7 @@ from shujiao.listing import service as listing
 from shujiao.members import service as members
 from shujiao.quality import report as document
 from shujiao.quality import service
-from shujiao.quality.models import Commission
+from shujiao.quality.models import Commission, Evaluation
 from shujiao.quality.schemas import (
     AttachRequest, CommissionCreate, CommissionRead, EvaluationRead, LatestScore, ProductQuality, ReportRead, ReportSummary,
     RuleSetRead, RulesState, RulesText, SignatureCreate, SignatureRead,
@@ -57,12 +57,11 @@ def run_evaluation(session: SessionDep, settings: SettingsDep, storage: StorageD
     """Profile and score the dataset under its current rules: now (201, the report) for a dataset
     of at most ``quality.inline_max_rows`` rows; else queued for a worker (202, the job — poll
     GET /evaluations/{id} for its report)."""
-    dataset = service.dataset_for_quality(session, actor, dataset_id=dataset_id)
-    if not service.evaluates_inline(settings, dataset):
+    outcome = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset_id)
+    if isinstance(outcome, Evaluation):
         response.status_code = 202
-        return EvaluationRead.of(service.request_evaluation(session, actor, dataset_id=dataset.id))
-    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset.id)
-    return service.report_read(session, report, full=True)
+        return EvaluationRead.of(outcome)
+    return service.report_read(session, outcome, full=True)
 
 
 @router.get("/datasets/{dataset_id}/evaluations", response_model=list[EvaluationRead])

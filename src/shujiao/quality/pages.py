@@ -17,6 +17,7 @@ from shujiao.errors import InvalidInput
 from shujiao.listing import service as listing
 from shujiao.members import service as members
 from shujiao.quality import service
+from shujiao.quality.models import Evaluation
 from shujiao.quality.report import grade_thresholds
 from shujiao.quality.schemas import CommissionCreate, SignatureCreate
 from shujiao.web.deps import FormUser, PageActor, PageUser
@@ -91,13 +92,11 @@ def save_rules(request: Request, session: SessionDep, actor: FormUser, dataset_i
 @router.post("/dashboard/quality/datasets/{dataset_id}/run")
 def run_evaluation(request: Request, session: SessionDep, settings: SettingsDep, storage: StorageDep,
                    actor: FormUser, dataset_id: PathId) -> Response:
-    dataset = service.dataset_for_quality(session, actor, dataset_id=dataset_id)
-    if not service.evaluates_inline(settings, dataset):
-        job = service.request_evaluation(session, actor, dataset_id=dataset.id)
-        return redirect(request, _dataset_url(dataset.id) + "#evaluations",
-                        ok=(f"数据集较大，评价已排队（任务 #{job.id}），完成后报告将列于此页",
-                            f"the dataset is large: evaluation queued (job #{job.id}); its report will be listed here"))
-    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset.id)
+    report = service.run_evaluation(session, actor, settings=settings, storage=storage, dataset_id=dataset_id)
+    if isinstance(report, Evaluation):
+        return redirect(request, _dataset_url(dataset_id) + "#evaluations",
+                        ok=(f"数据集较大，评价已排队（任务 #{report.id}），完成后报告将列于此页",
+                            f"the dataset is large: evaluation queued (job #{report.id}); its report will be listed here"))
     return redirect(request, _report_url(report.id),
                     ok=(f"评价完成：综合得分 {report.overall_score}，等级 {report.grade}",
                         f"evaluated: overall {report.overall_score}, grade {report.grade}"))

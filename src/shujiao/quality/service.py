@@ -225,11 +225,14 @@ def _store_report(session: Session, *, dataset: Dataset, rule_set: RuleSet, prof
 
 @command("quality.report.run")
 def run_evaluation(session: Session, actor: Actor, *, settings: Settings, storage: FileStorage,
-                   dataset_id: int) -> Report:
+                   dataset_id: int) -> Report | Evaluation:
     """Profile the dataset under its current rules and score it (GB/T 36344-2018); the report is
-    stored whatever the scores. Runs inside the caller's transaction: for datasets of at most
-    ``quality.inline_max_rows`` rows (larger ones are queued, see ``request_evaluation``)."""
+    stored whatever the scores. A dataset of at most ``quality.inline_max_rows`` rows is profiled
+    now, in the caller's transaction (returns the report); a larger one takes minutes, past any
+    request timeout, so it is queued for a worker instead (returns the job, see ``request_evaluation``)."""
     dataset, commission, rule_set = _checked_request(session, actor, dataset_id)
+    if dataset.row_count > settings.quality.inline_max_rows:
+        return _queue(session, actor, dataset, commission, rule_set)
     now = utcnow()
     profile = profile_content(sealed_content(session, settings=settings, storage=storage, dataset=dataset),
                               file_format=dataset.file_format, rules_text=rule_set.rules_text, now=now)
@@ -247,18 +250,16 @@ def _not_found_evaluation() -> NotFound:
     return not_found("评价任务", "evaluation job")
 
 
-@query
-def evaluates_inline(settings: Settings, dataset: Dataset) -> bool:
-    """Whether the dataset is small enough to profile inside the request."""
-    return dataset.row_count <= settings.quality.inline_max_rows
-
-
 @command("quality.evaluation.request")
 def request_evaluation(session: Session, actor: Actor, *, dataset_id: int) -> Evaluation:
-    """Queue an evaluation of the dataset under its current rules, with the checks of
-    ``run_evaluation``; a worker profiles it (``quality/jobs.py``). A second queued or running
-    job of the same dataset for the same member is a 409 (``evaluation_pending``)."""
-    dataset, commission, rule_set = _checked_request(session, actor, dataset_id)
+    """Queue an evaluation of the dataset under its current rules, whatever its size, with the
+    checks of ``run_evaluation``; a worker profiles it (``quality/jobs.py``). A second queued or
+    running job of the same dataset for the same member is a 409 (``evaluation_pending``)."""
+    return _queue(session, actor, *_checked_request(session, actor, dataset_id))
+
+
+def _queue(session: Session, actor: Actor, dataset: Dataset, commission: Commission | None,
+           rule_set: RuleSet) -> Evaluation:
     assert actor.user_id is not None and actor.member_id is not None  # _checked_request authorized a member user
     pending = session.scalar(select(Evaluation.id).where(
         Evaluation.dataset_id == dataset.id, Evaluation.requested_by_member_id == actor.member_id,
