@@ -76,14 +76,6 @@ class QualitySettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=10)
 
 
-class ValuationSettings(BaseModel):
-    """Data asset valuation (数据资产评估)."""
-
-
-class AccountingSettings(BaseModel):
-    """Data resource accounting (数据资源入表, 财会〔2023〕11号)."""
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -103,8 +95,6 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
     quality: QualitySettings = QualitySettings()
-    valuation: ValuationSettings = ValuationSettings()
-    accounting: AccountingSettings = AccountingSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
