@@ -10,6 +10,7 @@ from shujiao.accounting.cli import accounting_app
 from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
 from shujiao.crypto.cli import keys_app
+from shujiao.fingerprint.cli import fingerprint_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
@@ -31,6 +32,7 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
 app.add_typer(quality_app, name="quality")
 app.add_typer(valuation_app, name="valuation")
+app.add_typer(fingerprint_app, name="fingerprint")
 app.add_typer(accounting_app, name="accounting")
 
 

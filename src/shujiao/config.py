@@ -76,6 +76,20 @@ class QualitySettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=10)
 
 
+class FingerprintSettings(BaseModel):
+    """Fingerprinted buyer copies (数据指纹)."""
+
+    # The exchange secret the per-product and per-order keys are derived from (HKDF); empty: derived
+    # from ``secret_key``. Changing it makes copies already delivered undetectable.
+    secret: str = ""
+    # A product whose provider chose no policy is fingerprinted by default (no value changes, the
+    # whole row as key) only from this many rows: a handful of rows cannot carry a fingerprint.
+    default_min_rows: int = Field(1000, ge=0)
+    # Detection names a buyer only when an innocent copy would match as well with a probability
+    # (Bonferroni-corrected over the product's buyers) below this.
+    threshold: float = Field(1e-6, gt=0, lt=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -95,6 +109,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
     quality: QualitySettings = QualitySettings()
+    fingerprint: FingerprintSettings = FingerprintSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -19,6 +19,7 @@ from shujiao.config import Settings
 from shujiao.db import utcnow
 from shujiao.delivery.models import DeliveryDownload, DeliveryLink
 from shujiao.errors import DomainError, NotFound
+from shujiao.fingerprint import service as fingerprint
 from shujiao.market import service as market
 
 
@@ -88,16 +89,22 @@ def download(
         raise LinkExpired("下载链接已过期，请重新获取", "the download link has expired; ask for a new one")
     order = market.deliverable_order(session, actor, order_id=link.order_id)
     dataset = catalog.dataset_for_delivery(session, dataset_id=order.dataset_id)
-    chunks = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
+    # The buyer's own fingerprinted copy (数据指纹), when the product's dataset carries one.
+    copy = fingerprint.serve_copy(session, settings=settings, storage=storage, order_id=order.id)
+    if copy is not None:
+        chunks, size_bytes, sha256 = copy.chunks, copy.size_bytes, copy.sha256
+    else:
+        chunks = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
+        size_bytes, sha256 = dataset.size_bytes, dataset.sha256
     if order.status == "paid":
         market.record_delivery(session, actor, order_id=order.id)
     download_id = session.execute(_INSERT_DOWNLOAD, {
-        "link_id": link.id, "order_id": order.id, "user_id": actor.user_id, "size_bytes": dataset.size_bytes,
-        "sha256": dataset.sha256, "client_address": client_address[:64], "downloaded_at": utcnow()}).scalar_one()
+        "link_id": link.id, "order_id": order.id, "user_id": actor.user_id, "size_bytes": size_bytes,
+        "sha256": sha256, "client_address": client_address[:64], "downloaded_at": utcnow()}).scalar_one()
     audit.record(session, subject_type="order", subject_id=order.id,
-                 change={"download": {"id": download_id, "link_id": link.id, "sha256": dataset.sha256,
-                                      "size_bytes": dataset.size_bytes}})
-    return Download(chunks=chunks, filename=dataset.filename, size_bytes=dataset.size_bytes, sha256=dataset.sha256)
+                 change={"download": {"id": download_id, "link_id": link.id, "sha256": sha256,
+                                      "size_bytes": size_bytes, "fingerprinted": copy is not None}})
+    return Download(chunks=chunks, filename=dataset.filename, size_bytes=size_bytes, sha256=sha256)
 
 
 @query
