@@ -107,8 +107,8 @@ def make_dataset(factory, storage, provider: MemberHandle, *, grade: str = "gene
 
 def make_listed_product(factory, storage, provider: MemberHandle, operator: MemberHandle, *,
                         settings: Settings, price_fen: int = 100_00,
-                        title: str = "企业信用评分数据") -> int:  # type: ignore[no-untyped-def]
-    resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings)
+                        title: str = "企业信用评分数据", content: bytes = CSV_BYTES) -> int:  # type: ignore[no-untyped-def]
+    resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings, content=content)
     with unit_of_work(factory) as session:
         product = listing.create_product(session, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title=title,

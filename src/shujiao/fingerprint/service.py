@@ -308,7 +308,7 @@ def detect(session: Session, actor: Actor, *, settings: Settings, product_id: in
                            p_value=s.p_value) for s in scores])
     audit.record(session, subject_type="product", subject_id=product.id, change={"fingerprint_detection": {
         "file_sha256": hashlib.sha256(content).hexdigest(), "rows": table.num_rows, "named_order_id": named,
-        "significance": significance, "by": actor.label}})
+        "significance": f"{significance:.3g}", "by": actor.label}})
     return result
 
 

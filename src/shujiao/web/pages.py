@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from shujiao.accounting.pages import router as accounting_pages
 from shujiao.audit.pages import router as audit_pages
 from shujiao.catalog.pages import router as catalog_pages
+from shujiao.fingerprint.pages import router as fingerprint_pages
 from shujiao.commands import ANONYMOUS
 from shujiao.errors import DomainError
 from shujiao.ledger.pages import router as ledger_pages
@@ -77,5 +78,5 @@ def install(app: FastAPI) -> None:
     app.include_router(site)
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages,
-                   quality_pages, valuation_pages, accounting_pages):
+                   quality_pages, valuation_pages, accounting_pages, fingerprint_pages):
         app.include_router(router)
