@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -142,7 +143,18 @@ def write_table(table: pa.Table, file_format: FileFormat, out: io.IOBase | str) 
         pc.any(pc.match_substring_regex(column, r'[,"\r\n]')).as_py()
         or pc.any(pc.equal(column, "")).as_py()
         for column in table.columns if pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
-    pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(quoting_style="needed" if needs_quotes else "none"))
+    needs_quotes = needs_quotes or any(re.search(r'[,"\r\n]', name) for name in table.column_names)
+    if needs_quotes:
+        pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        return
+    header = (",".join(table.column_names) + "\n").encode()
+    if isinstance(out, str):
+        with open(out, "wb") as sink:
+            sink.write(header)
+            pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(quoting_style="none", include_header=False))
+        return
+    out.write(header)
+    pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(quoting_style="none", include_header=False))
 
 
 # --- the keyed numbers U1..U5 ----------------------------------------------------------------
