@@ -23,6 +23,7 @@ from typing import Any
 from shujiao.usage.offer import PURPOSES, Offer
 
 CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
+XSD = "http://www.w3.org/2001/XMLSchema#"  # full IRIs: the value types need no prefix from the context
 PROFILE = "urn:shujiao:odrl-profile:1"
 MODE_LABELS = {"file": ("文件下载", "file download"), "api": ("API 接口调用", "API calls"),
                "delta_sharing": ("Delta Sharing 共享读取", "Delta Sharing reads")}
@@ -38,7 +39,7 @@ def product_uri(product_id: int) -> str:
 
 
 def _date_time(value: dt.datetime) -> dict[str, str]:
-    return {"@value": value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), "@type": "xsd:dateTime"}
+    return {"@value": value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), "@type": XSD + "dateTime"}
 
 
 def _constraint(left: str, operator: str, right: Any) -> dict[str, Any]:
@@ -80,8 +81,8 @@ def _rules(offer: Offer, target: str, window: list[dict[str, Any]], expiry: list
 def offer_policy(*, product_id: int, version: int, provider_member_id: int, offer: Offer) -> dict[str, Any]:
     """The product's ``odrl:Offer``."""
     term = offer.terms.term_days
-    window = [_constraint("elapsedTime", "lteq", {"@value": f"P{term}D", "@type": "xsd:duration"})] if term else []
-    expiry = [_constraint("elapsedTime", "gt", {"@value": f"P{term}D", "@type": "xsd:duration"})] if term else []
+    window = [_constraint("elapsedTime", "lteq", {"@value": f"P{term}D", "@type": XSD + "duration"})] if term else []
+    expiry = [_constraint("elapsedTime", "gt", {"@value": f"P{term}D", "@type": XSD + "duration"})] if term else []
     return {"@context": CONTEXT, "@type": "Offer", "uid": f"urn:shujiao:offer:{product_id}:v{version}",
             "profile": PROFILE, "assigner": member_uri(provider_member_id),
             **_rules(offer, product_uri(product_id), window, expiry, "", offer.terms.max_downloads)}
