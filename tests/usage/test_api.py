@@ -252,3 +252,20 @@ def test_another_member_gets_404_and_changes_nothing(client, session_factory, ma
                                 headers=intruder), 404)
     assert client.get("/api/v1/audit/events", params={"limit": 1000}, headers=market.op).json() == before
     assert client.get(f"/api/v1/contracts/{order_id}", headers=market.buyer).json()["status"] == "active"
+
+
+def test_the_offer_is_set_on_the_product_and_frozen_in_the_order(client, market):
+    product_id = market.product_id
+    assert client.post(f"/api/v1/products/{product_id}/delist", headers=market.seller).status_code == 200
+    bad = client.patch(f"/api/v1/products/{product_id}", headers=market.seller,
+                       json={"offer": {"plan": {"kind": "per_call"}}})
+    assert_error(bad, 422)
+    assert client.get(f"/api/v1/products/{product_id}", headers=market.seller).json()["offer"]["terms"]["max_downloads"] == 2
+    per_call = {"plan": {"kind": "per_call", "price_per_1000_calls_fen": 500, "quota_calls_per_period": 10_000},
+                "terms": {"delivery_modes": ["api"]}}
+    changed = client.patch(f"/api/v1/products/{product_id}", headers=market.seller, json={"offer": per_call})
+    assert changed.status_code == 200 and changed.json()["offer"]["plan"]["kind"] == "per_call"
+    assert changed.json()["offer"]["terms"]["max_downloads"] is None
+    offer = client.get(f"/api/v1/products/{product_id}/odrl", headers=market.seller).json()
+    assert {"leftOperand": "deliveryChannel", "operator": "eq", "rightOperand": "api"} in \
+        offer["permission"][0]["constraint"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from shujiao.db import unit_of_work
@@ -54,8 +55,11 @@ def product_odrl(session: SessionDep, actor: OptionalActor, product_id: PathId) 
     return JSONResponse(service.product_offer(session, actor, product_id=product_id), media_type=JSON_LD)
 
 
-def _log_refusal(app: FastAPI, exc: UsageDenied | UsageNotFound) -> None:
-    with unit_of_work(app.state.session_factory) as session:
+def log_refusal(session_factory: sessionmaker[Session], exc: UsageDenied | UsageNotFound) -> None:
+    """Log a refusal in a transaction of its own. The app's handler does this for every HTTP
+    delivery point; a delivery point outside this app (its own server or job) calls it after its
+    own transaction has rolled back."""
+    with unit_of_work(session_factory) as session:
         if isinstance(exc, UsageDenied):
             service.record_denial(session, exc.actor, order_id=exc.order_id, action=exc.action, rule=exc.rule)
         else:
@@ -69,7 +73,7 @@ def install_denial_logging(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, (UsageDenied, UsageNotFound))
         try:
-            await run_in_threadpool(_log_refusal, request.app, exc)
+            await run_in_threadpool(log_refusal, request.app.state.session_factory, exc)
         except Exception:  # the refusal stands even if it could not be logged
             logger.exception("usage denial on contract %s not logged", exc.order_id)
         return web_errors.respond(request, exc)

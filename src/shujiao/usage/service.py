@@ -201,6 +201,8 @@ def renew_contract(session: Session, actor: Actor, *, order_id: int) -> Contract
     offer = Offer.model_validate_json(root.offer_json)
     if offer.plan.kind != "subscription":
         raise Conflict("该合约不是订阅合约，不能续订", "only a subscription can be renewed", code="not_subscription")
+    # Two renewals at once would both start where the chain ends now: the root's row lock orders them.
+    session.execute(select(_contract.c.order_id).where(_contract.c.order_id == root.order_id).with_for_update())
     chain = _chain(session, root.order_id)
     if any(c.status == "revoked" for c in chain if c.order_id == root.order_id):
         raise Conflict("合约已撤销，不能续订", "a revoked contract cannot be renewed", code="bad_state")
