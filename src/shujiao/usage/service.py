@@ -253,7 +253,7 @@ def authorize_use(session: Session, actor: Actor, *, order_id: int, action: Acti
                      provider_member_id=order.provider_member_id, product_id=order.product_id,
                      dataset_id=order.dataset_id, offer=Offer(), starts_at=order.paid_at, ends_at=None)
     root_id = contract.root_order_id
-    if actor.kind != "user" or actor.member_id != contract.buyer_member_id:
+    if actor.member_id is None or actor.member_id != contract.buyer_member_id:
         raise UsageNotFound(actor, order_id=root_id, action=action)
     market.deliverable_order(session, actor, order_id=root_id)  # a refunded order: 409 as before contracts
     current, rule = _current(_chain(session, root_id), utcnow())
