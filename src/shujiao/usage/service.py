@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shujiao.audit import service as audit
 from shujiao.commands import (
@@ -264,9 +265,9 @@ def authorize_use(session: Session, actor: Actor, *, order_id: int, action: Acti
         raise UsageDenied(actor, order_id=root_id, action=action, rule="mode_not_allowed")
     if action == "download" and count > 0:
         taken = session.execute(_TAKE_DOWNLOADS, {"contract_order_id": current.order_id, "n": count}).first()
-        session.expire(current)
         if taken is None:
             raise UsageDenied(actor, order_id=root_id, action=action, rule="count_exhausted")
+        set_committed_value(current, "downloads_used", taken.downloads_used)  # as the UPDATE left it
     elif action == "download" and current.max_downloads is not None and current.downloads_used >= current.max_downloads:
         raise UsageDenied(actor, order_id=root_id, action=action, rule="count_exhausted")
     return Grant(order_id=root_id, buyer_member_id=current.buyer_member_id,
