@@ -64,6 +64,15 @@ _TAKE_DOWNLOADS = (
 )
 
 
+# A contract's whole chain (its first period first) from any of its order ids.
+_CHAIN_OF_ORDER = (
+    select(Contract)
+    .where(Contract.root_order_id == select(_contract.c.root_order_id)
+           .where(_contract.c.order_id == bindparam("order_id")).scalar_subquery())
+    .order_by(Contract.starts_at, Contract.order_id)
+)
+
+
 @dataclass(frozen=True)
 class Grant:
     """A live contract as a delivery point needs it."""
@@ -226,7 +235,7 @@ def renew_contract(session: Session, actor: Actor, *, order_id: int) -> Contract
 
 def _current(chain: list[Contract], now: dt.datetime) -> tuple[Contract | None, str | None]:
     """The chain's period holding ``now`` or the rule that refuses: revoked, not_started, window_ended."""
-    if chain[0].status == "revoked":
+    if any(c.status == "revoked" and c.order_id == c.root_order_id for c in chain):  # the whole chain ends
         return None, "revoked"
     for contract in chain:
         if contract.starts_at <= now and (contract.ends_at is None or now < contract.ends_at):
@@ -247,18 +256,19 @@ def authorize_use(session: Session, actor: Actor, *, order_id: int, action: Acti
     caller's transaction (``count=0`` checks without taking one: issuing a link). Calls and reads
     are metered by the gateway and the sharing server, not here. Orders paid before contracts
     existed have none: they deliver as before, under the default offer with no end."""
-    contract = session.get(Contract, order_id)
-    if contract is None:
+    chain = list(session.scalars(_CHAIN_OF_ORDER, {"order_id": order_id}).all())  # one query on the way in
+    if not chain:
         order = market.deliverable_order(session, actor, order_id=order_id)
         return Grant(order_id=order.id, buyer_member_id=order.buyer_member_id,
                      provider_member_id=order.provider_member_id, product_id=order.product_id,
                      dataset_id=order.dataset_id, offer=Offer(), starts_at=order.paid_at, ends_at=None)
-    root_id = contract.root_order_id
-    if actor.member_id is None or actor.member_id != contract.buyer_member_id:
+    root_id = chain[0].root_order_id
+    if actor.member_id is None or actor.member_id != chain[0].buyer_member_id:
         raise UsageNotFound(actor, order_id=root_id, action=action)
-    market.deliverable_order(session, actor, order_id=root_id)  # a refunded order: 409 as before contracts
-    current, rule = _current(_chain(session, root_id), utcnow())
+    current, rule = _current(chain, utcnow())
     if current is None:
+        if rule == "revoked":  # a refunded order is refused as before contracts existed (409)
+            market.deliverable_order(session, actor, order_id=root_id)
         raise UsageDenied(actor, order_id=root_id, action=action, rule=rule or "revoked")
     offer = Offer.model_validate_json(current.offer_json)
     if MODE_OF_ACTION[action] not in offer.terms.delivery_modes:
