@@ -15,6 +15,7 @@ from tests.quality.test_jobs import FOREIGN_JOB_REQUESTS as QUALITY_JOBS
 from tests.registry.test_api import FOREIGN_CERTIFICATE_ACTIONS as REGISTRY
 from tests.test_tenancy import FOREIGN_REQUESTS as CORE
 from tests.test_tenancy import FOREIGN_UPLOADS as UPLOADS
+from tests.usage.test_api import FOREIGN as USAGE
 from tests.valuation.test_api import FOREIGN as VALUATION
 
 OPERATOR_ONLY = "operator only: a member gets 403 (test_tenancy.test_members_cannot_use_operator_endpoints and the domain tests)"
@@ -45,7 +46,7 @@ def test_every_route_with_an_id_is_walled_off_or_said_to_be_public(tmp_path):
     paths = create_app(Settings(data_dir=tmp_path)).openapi()["paths"]
     routes = {(method.upper(), shape(path)) for path, operations in paths.items() if "{" in path
               for method in operations}
-    lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT]
+    lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE]
     tested = {(method, shape(path)) for requests in lists for method, path, _ in requests}
     tested.add(("GET", "/api/v1/downloads/{}"))  # CORE's "{link}"
     assert sorted(routes - tested - NOT_PRIVATE.keys()) == []

@@ -31,6 +31,7 @@ from shujiao.errors import DomainError
 from shujiao.fingerprint.api import router as fingerprint_api
 from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
+from shujiao.usage import api as usage_api
 from shujiao.valuation.api import router as valuation_api
 from shujiao.web import errors as web_errors
 from shujiao.web import pages as web_pages
@@ -55,8 +56,10 @@ def create_app(settings: Settings) -> FastAPI:
                    crypto_api, tlog_api, registry_api,
                    quality_api, valuation_api, accounting_api, fingerprint_api):
         app.include_router(router)
+    app.include_router(usage_api.router)
     web_pages.install(app)
     web_errors.install(app)
+    usage_api.install_denial_logging(app)
     return app
 
 

@@ -21,6 +21,7 @@ from shujiao.delivery.models import DeliveryDownload, DeliveryLink
 from shujiao.errors import DomainError, NotFound
 from shujiao.fingerprint import service as fingerprint
 from shujiao.market import service as market
+from shujiao.usage import service as usage
 
 
 class LinkExpired(DomainError):
@@ -51,7 +52,9 @@ class IssuedLink:
 @command("delivery.link.issue")
 def issue_link(session: Session, actor: Actor, *, order_id: int, ttl: dt.timedelta) -> IssuedLink:
     require_member(actor)
-    order = market.deliverable_order(session, actor, order_id=order_id)
+    # The contract's check without taking a download (the download itself takes one).
+    grant = usage.authorize_use(session, actor, order_id=order_id, action="download", count=0)
+    order = market.deliverable_order(session, actor, order_id=grant.order_id)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + ttl
@@ -87,6 +90,9 @@ def download(
         raise NotFound("下载链接无效", "no such download link", code="link_not_found")
     if link.expires_at <= utcnow():
         raise LinkExpired("下载链接已过期，请重新获取", "the download link has expired; ask for a new one")
+    # Window, mode, revocation and the download count (taken atomically; rolled back with the
+    # rest if the file cannot be served).
+    usage.authorize_use(session, actor, order_id=link.order_id, action="download")
     order = market.deliverable_order(session, actor, order_id=link.order_id)
     dataset = catalog.dataset_for_delivery(session, dataset_id=order.dataset_id)
     # The buyer's own fingerprinted copy (数据指纹), when the product's dataset carries one.

@@ -20,6 +20,7 @@ def _read(session: Session, products: list[Product] | tuple[Product, ...], *, wi
     for product in products:
         item = ProductRead.model_validate(product)
         item.provider_name = names.get(product.member_id, "")
+        item.offer = service.offer_of(product).model_dump()
         if with_disclosure:
             item.disclosure = service.disclosure(session, product)
         out.append(item)

@@ -28,6 +28,9 @@ class Product(Base):
     # What the exchange disclosed of the reviewed version (resource, dataset, columns), frozen at
     # approval as JSON so that orders copy exactly what was reviewed; "" until first listed.
     disclosure_json: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The offer (pricing plan + usage terms, ``shujiao.usage.offer.Offer``) as JSON; "{}" is the
+    # default offer (one-off price, file delivery, 365-day term).
+    offer_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     listed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -14,6 +14,9 @@ from shujiao.listing import service
 from shujiao.listing.schemas import CHECKLIST_ITEMS, Delisting, ProductCreate, ProductUpdate, Review
 from shujiao.members import service as members
 from shujiao.quality import service as quality
+from shujiao.usage import odrl
+from shujiao.usage.offer import PURPOSES, Offer
+from shujiao.usage.pages import offer_form
 from shujiao.web.deps import FormOperator, FormUser, PageActor, PageOperator, PageUser
 from shujiao.web.forms import checked, validate, whole_number, yuan_to_fen
 from shujiao.web.templating import redirect, render
@@ -34,7 +37,9 @@ def home(request: Request, session: SessionDep, actor: PageActor,
 @router.get("/products/{product_id}")
 def product_page(request: Request, session: SessionDep, actor: PageActor, product_id: PathId) -> Response:
     product = service.get_product(session, actor, product_id=product_id)
-    return render(request, "listing/product.html", product=product,
+    offer = service.offer_of(product)
+    return render(request, "listing/product.html", product=product, offer=offer, purposes=PURPOSES,
+                  policy_zh=odrl.describe_zh(offer, price_fen=product.price_fen),
                   disclosure=service.disclosure(session, product),
                   provider_name=members.member_names(session, {product.member_id}).get(product.member_id, ""),
                   reviews=service.reviews_of(session, actor, product_id=product.id),
@@ -46,6 +51,8 @@ def my_products(request: Request, session: SessionDep, actor: PageUser) -> Respo
     products = service.list_own_products(session, actor)
     resources = catalog.list_resources(session, actor)
     return render(request, "listing/my_products.html", products=products,
+                  offers={p.id: service.offer_of(p) for p in products}, default_offer=Offer(),
+                  mode_labels=odrl.MODE_LABELS, purposes=PURPOSES,
                   reviews={p.id: service.reviews_of(session, actor, product_id=p.id) for p in products},
                   resources=resources,
                   datasets={r.id: catalog.list_datasets(session, actor, resource_id=r.id) for r in resources})
@@ -56,11 +63,12 @@ def create_product(
     request: Request, session: SessionDep, actor: FormUser,
     dataset_id: Annotated[str, Form(max_length=20)] = "", title: Annotated[str, Form(max_length=400)] = "",
     description: Annotated[str, Form(max_length=40_000)] = "", price: Annotated[str, Form(max_length=40)] = "",
+    offer: Annotated[Offer | None, Depends(offer_form)] = None,
 ) -> Response:
     price_fen = yuan_to_fen(price, zh="价格", en="price")
     dataset = catalog.get_dataset(session, actor, dataset_id=whole_number(dataset_id, zh="数据集", en="dataset"))
     data = validate(ProductCreate, resource_id=dataset.resource_id, dataset_id=dataset.id, title=title,
-                    description=description, price_fen=price_fen)
+                    description=description, price_fen=price_fen, offer=offer or Offer())
     product = service.create_product(session, actor, data=data)
     return redirect(request, "/dashboard/products",
                     ok=(f"已创建产品草稿：{product.title}", f"draft product created: {product.title}"))
@@ -71,9 +79,10 @@ def update_product(
     request: Request, session: SessionDep, actor: FormUser, product_id: PathId,
     title: Annotated[str, Form(max_length=400)] = "", description: Annotated[str, Form(max_length=40_000)] = "",
     price: Annotated[str, Form(max_length=40)] = "",
+    offer: Annotated[Offer | None, Depends(offer_form)] = None,
 ) -> Response:
     data = validate(ProductUpdate, title=title or None, description=description or None,
-                    price_fen=yuan_to_fen(price, zh="价格", en="price"))
+                    price_fen=yuan_to_fen(price, zh="价格", en="price"), offer=offer)
     product = service.update_product(session, actor, product_id=product_id, data=data)
     return redirect(request, "/dashboard/products", ok=(f"已保存：{product.title}", f"saved: {product.title}"))
 

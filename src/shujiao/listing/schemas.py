@@ -6,6 +6,8 @@ from typing import Any, Literal
 from shujiao.db import MAX_ID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shujiao.usage.offer import Offer
+
 MAX_PRICE_FEN = 10**12
 
 CHECKLIST_ITEMS = {
@@ -24,6 +26,7 @@ class ProductCreate(BaseModel):
     title: str = Field(min_length=2, max_length=200)
     description: str = Field(min_length=1, max_length=20_000)
     price_fen: int = Field(ge=0, le=MAX_PRICE_FEN, strict=True)
+    offer: Offer = Field(default_factory=Offer)  # pricing plan and usage terms (ODRL Offer)
 
 
 class ProductUpdate(BaseModel):
@@ -31,6 +34,7 @@ class ProductUpdate(BaseModel):
     title: str | None = Field(None, min_length=2, max_length=200)
     description: str | None = Field(None, min_length=1, max_length=20_000)
     price_fen: int | None = Field(None, ge=0, le=MAX_PRICE_FEN, strict=True)
+    offer: Offer | None = None
 
 
 class Checklist(BaseModel):
@@ -78,6 +82,7 @@ class ProductRead(BaseModel):
     version: int
     listed_at: dt.datetime | None
     disclosure: dict[str, Any] = {}
+    offer: dict[str, Any] = {}
 
 
 class ReviewRead(BaseModel):

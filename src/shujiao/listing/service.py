@@ -19,6 +19,7 @@ from shujiao.listing import search
 from shujiao.listing.models import Product, ProductReview
 from shujiao.listing.schemas import Delisting, ProductCreate, ProductUpdate, Review
 from shujiao.registry import rules as registry_rules
+from shujiao.usage.offer import Offer
 
 EDITABLE = {"draft", "rejected", "delisted"}
 
@@ -27,6 +28,7 @@ _product = Product.__table__
 _OFFER = select(
     _product.c.id, _product.c.member_id, _product.c.resource_id, _product.c.dataset_id, _product.c.title,
     _product.c.description, _product.c.price_fen, _product.c.status, _product.c.version, _product.c.disclosure_json,
+    _product.c.offer_json,
 ).where(_product.c.id == bindparam("product_id"))
 
 
@@ -73,7 +75,7 @@ def create_product(session: Session, actor: Actor, *, data: ProductCreate) -> Pr
     _refuse_core_data(resource.grade)
     now = utcnow()
     product = Product(member_id=actor.member_id, status="draft", version=0, created_at=now, updated_at=now,
-                      **data.model_dump())
+                      offer_json=data.offer.model_dump_json(), **data.model_dump(exclude={"offer"}))
     _refresh_search_text(session, product)
     session.add(product)
     session.flush()
@@ -90,6 +92,9 @@ def update_product(session: Session, actor: Actor, *, product_id: int, data: Pro
         raise Conflict("审核中或已上架的产品不能修改，请先下架", f"a {product.status} product cannot be edited",
                        code="not_editable")
     changes = data.model_dump(exclude_none=True)
+    if "offer" in changes:
+        changes["offer_json"] = data.offer.model_dump_json()  # type: ignore[union-attr]
+        del changes["offer"]
     before = {k: getattr(product, k) for k in changes}
     for key, value in changes.items():
         setattr(product, key, value)
@@ -262,5 +267,12 @@ def offer_for_order(session: Session, *, product_id: int) -> tuple[Any, dict[str
         "product_id": product.id, "version": product.version, "title": product.title,
         "description": product.description, "price_fen": product.price_fen,
         "provider_member_id": product.member_id, **disclosure(session, product),
+        "offer": offer_of(product).model_dump(),
     }
     return product, snapshot
+
+
+@query
+def offer_of(product: Any) -> Offer:
+    """The product's offer (pricing plan and usage terms); "{}" is the default offer."""
+    return Offer.model_validate_json(product.offer_json or "{}")

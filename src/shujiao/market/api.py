@@ -13,7 +13,8 @@ router = APIRouter(prefix="/api/v1", tags=["market 交易"])
 
 @router.post("/orders", status_code=201, response_model=OrderRead)
 def create_order(session: SessionDep, actor: CurrentActor, body: OrderCreate) -> OrderRead:
-    return OrderRead.of(service.create_order(session, actor, product_id=body.product_id))
+    return OrderRead.of(service.create_order(session, actor, product_id=body.product_id,
+                                                purpose=body.purpose or ""))
 
 
 @router.get("/orders", response_model=list[OrderRead])

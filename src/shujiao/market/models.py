@@ -29,5 +29,7 @@ class Order(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str] = mapped_column(String(1000), default="")
+    # The purpose (用途) the buyer declared from the offer's controlled list; "" = not narrowed.
+    purpose: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     __table_args__ = (Index("ix_market_order_status_delivered_at", "status", "delivered_at"),)

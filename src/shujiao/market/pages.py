@@ -13,6 +13,7 @@ from shujiao.delivery import service as delivery
 from shujiao.deps import PathId, SessionDep, SettingsDep
 from shujiao.market import service
 from shujiao.members import service as members
+from shujiao.usage import service as usage
 from shujiao.web.deps import FormOperator, FormUser, PageOperator, PageUser
 from shujiao.web.labels import LABELS
 from shujiao.web.templating import redirect, render
@@ -25,8 +26,9 @@ def _order_url(order_id: int) -> str:
 
 
 @router.post("/products/{product_id}/buy")
-def buy(request: Request, session: SessionDep, actor: FormUser, product_id: PathId) -> Response:
-    order = service.create_order(session, actor, product_id=product_id)
+def buy(request: Request, session: SessionDep, actor: FormUser, product_id: PathId,
+        purpose: Annotated[str, Form(max_length=32)] = "") -> Response:
+    order = service.create_order(session, actor, product_id=product_id, purpose=purpose.strip())
     return redirect(request, _order_url(order.id), ok=("订单已创建，请完成支付", "order created; please pay"))
 
 
@@ -37,6 +39,7 @@ def order_page(request: Request, session: SessionDep, actor: PageUser, order_id:
     timeline = audit.events_for_subject(session, subject_type="order", subject_id=order.id)
     names = members.member_names(session, {order.buyer_member_id, order.provider_member_id})
     return render(request, "market/order.html", order=order, timeline=timeline, names=names,
+                  contract=usage.contract_for_order(session, actor, order_id=order.id),
                   is_buyer=actor.member_id == order.buyer_member_id)
 
 

@@ -7,10 +7,13 @@ from typing import Any
 from shujiao.db import MAX_ID
 from pydantic import BaseModel, ConfigDict, Field
 
+from shujiao.usage.offer import Purpose
+
 
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: int = Field(strict=True, ge=1, le=MAX_ID)
+    purpose: Purpose | None = None  # 用途, from the offer's list; becomes the contract's purpose constraint
 
 
 class RefundRequest(BaseModel):
@@ -32,6 +35,7 @@ class OrderRead(BaseModel):
     delivered_at: dt.datetime | None
     closed_at: dt.datetime | None
     close_reason: str
+    purpose: str = ""
     product: dict[str, Any]
 
     @classmethod
@@ -41,6 +45,6 @@ class OrderRead(BaseModel):
             product_id=order.product_id, product_version=order.product_version,
             buyer_member_id=order.buyer_member_id, provider_member_id=order.provider_member_id,
             created_at=order.created_at, paid_at=order.paid_at, delivered_at=order.delivered_at,
-            closed_at=order.closed_at, close_reason=order.close_reason,
+            closed_at=order.closed_at, close_reason=order.close_reason, purpose=order.purpose,
             product=json.loads(order.snapshot_json),
         )

@@ -18,6 +18,7 @@ from shujiao.ledger import core as ledger_core
 from shujiao.ledger import service as ledger
 from shujiao.listing import service as listing
 from shujiao.market.models import Order
+from shujiao.usage import service as usage
 
 DELIVERABLE = {"paid", "delivered", "settled"}
 
@@ -81,34 +82,39 @@ def _record_transition(session: Session, order: OrderRow, previous: str, **chang
 
 
 @command("market.order.create")
-def create_order(session: Session, actor: Actor, *, product_id: int) -> OrderRow:
+def create_order(session: Session, actor: Actor, *, product_id: int, purpose: str = "") -> OrderRow:
+    """``purpose``: the buyer's declared use (用途) from the offer's list; "" declares none."""
     require_member(actor)
     product, snapshot = listing.offer_for_order(session, product_id=product_id)
     if product.member_id == actor.member_id:
         raise InvalidInput("不能购买本会员自己的产品", "a member cannot buy its own product", code="own_product")
+    usage.check_purpose(listing.offer_of(product), purpose)
     order = session.execute(_INSERT, {
         "buyer_member_id": actor.member_id, "provider_member_id": product.member_id, "product_id": product.id,
         "product_version": product.version, "dataset_id": product.dataset_id, "amount_fen": product.price_fen,
         "fee_fen": None, "status": "created",
         "snapshot_json": json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
         "created_at": utcnow(), "paid_at": None, "delivered_at": None, "closed_at": None, "close_reason": "",
+        "purpose": purpose,
     }).one()
     audit.record(session, subject_type="order", subject_id=order.id, change={
         "status": "created", "product_id": product.id, "product_version": product.version,
         "amount_fen": order.amount_fen, "provider_member_id": order.provider_member_id,
+        **({"purpose": purpose} if purpose else {}),
     })
     return order
 
 
 @command("market.order.pay")
 def pay_order(session: Session, actor: Actor, *, order_id: int) -> OrderRow:
-    """Move the price from the buyer's wallet into escrow."""
+    """Move the price from the buyer's wallet into escrow; the order's usage contract begins."""
     order = _buyers_move(session, actor, _PAY, order_id, "created",
                          ("订单已支付或已关闭", "the order is {status}, not awaiting payment"), paid_at=utcnow())
     entry = ledger.post(session, ledger_core.hold(
         f"order:{order.id}:hold", ledger_core.wallet_code(order.buyer_member_id),
         ledger_core.escrow_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
+    usage.open_contract(session, order=order)
     _record_transition(session, order, "created", ledger_entry=entry.idempotency_key if entry else None)
     return order
 
@@ -185,6 +191,7 @@ def refund_order(session: Session, actor: Actor, *, order_id: int, reason: str) 
         f"order:{order.id}:refund", ledger_core.escrow_code(order.buyer_member_id),
         ledger_core.wallet_code(order.buyer_member_id), order.amount_fen,
     )) if order.amount_fen else None
+    usage.revoke_for_refund(session, order_id=order.id, reason=reason or "refunded")
     return _close(session, order, "refunded", reason or "refunded", reason=reason,
                   ledger_entry=entry.idempotency_key if entry else None)
 

@@ -86,6 +86,9 @@ LABELS: dict[str, dict[str, Label]] = {
         "market.order.cancel": ("买方取消订单", "cancelled by the buyer"),
         "delivery.link.issue": ("生成下载链接", "download link issued"),
         "delivery.download": ("下载数据文件", "data file downloaded"),
+        "usage.contract.revoke": ("撤销使用合约", "usage contract revoked"),
+        "usage.contract.renew": ("订阅续期", "subscription renewed"),
+        "usage.denial.record": ("拒绝使用（已记录）", "use refused (logged)"),
     },
     "application": {
         "draft": ("草稿", "draft"),

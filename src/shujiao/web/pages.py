@@ -23,6 +23,7 @@ from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
 from shujiao.quality.pages import router as quality_pages
 from shujiao.registry.pages import router as registry_pages
+from shujiao.usage.pages import router as usage_pages
 from shujiao.valuation.pages import router as valuation_pages
 from shujiao.web import security
 from shujiao.web.templating import make_environment, redirect, render
@@ -80,3 +81,4 @@ def install(app: FastAPI) -> None:
                    registry_pages,
                    quality_pages, valuation_pages, accounting_pages, fingerprint_pages):
         app.include_router(router)
+    app.include_router(usage_pages)
