@@ -34,7 +34,7 @@ from shujiao.fingerprint.schemas import (
     MODES, BuyerScore, ColumnToleranceIn, DetectionRead, PolicyIn, PolicyRead,
 )
 from shujiao.listing.models import Product
-from shujiao.market.models import Order
+from shujiao.market import service as market
 from shujiao.members import service as members
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -181,7 +181,7 @@ def product_policy(session: Session, *, product: Product, dataset: Dataset, sett
 def buyer_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int) -> BuyerCopy:
     """The fingerprinted table of the order's buyer. The caller has already authorized the use
     (``usage.authorize_use``); the Delta Sharing server serves the same table."""
-    order = session.get(Order, order_id)
+    order = market.order_row(session, order_id=order_id)
     if order is None:
         raise not_found("订单", "order")
     product = session.get(Product, order.product_id)
@@ -230,7 +230,7 @@ def serve_copy(session: Session, *, settings: Settings, storage: FileStorage, or
     while chunk := handle.read(1 << 20):
         digest.update(chunk)
     handle.seek(0)
-    order = session.get(Order, order_id)
+    order = market.order_row(session, order_id=order_id)
     assert order is not None
     session.add(Copy(order_id=order.id, product_id=order.product_id, dataset_id=order.dataset_id,
                      policy_json=json.dumps(made.policy.to_dict(), ensure_ascii=False), sha256=digest.hexdigest(),
@@ -263,8 +263,7 @@ def detect(session: Session, actor: Actor, *, settings: Settings, product_id: in
                                                        and product.member_id == actor.member_id))
     threshold = settings.fingerprint.threshold if threshold is None else threshold
     table = _read_leak(content, file_format)
-    orders = session.execute(select(Order.id, Order.buyer_member_id).where(
-        Order.product_id == product.id, Order.status.in_(HOLDING_STATUSES)).order_by(Order.id)).all()
+    orders = market.orders_of_product(session, product_id=product.id, statuses=HOLDING_STATUSES)
     # The policy each order's newest copy was made under (the current one for an order never served).
     latest = {row.order_id: row.policy_json for row in session.execute(
         select(Copy.order_id, Copy.policy_json).where(Copy.product_id == product.id).order_by(Copy.id)).all()}

@@ -228,6 +228,20 @@ def deliverable_order(session: Session, actor: Actor, *, order_id: int) -> Order
 
 
 @query
+def order_row(session: Session, *, order_id: int) -> OrderRow | None:
+    """An order as it stands, for a domain that has already authorized its caller (e.g. by the
+    contract it serves)."""
+    return _load(session, order_id)
+
+
+@query
+def orders_of_product(session: Session, *, product_id: int, statuses: Sequence[str]) -> list[OrderRow]:
+    """The orders of one product in the given states, oldest first (e.g. the buyers holding a copy)."""
+    return list(session.execute(select(*_order.c).where(
+        _order.c.product_id == product_id, _order.c.status.in_(list(statuses))).order_by(_order.c.id)).all())
+
+
+@query
 def list_orders(session: Session, actor: Actor, *, as_provider: bool = False, limit: int = 100) -> Sequence[Order]:
     column = Order.provider_member_id if as_provider else Order.buyer_member_id
     return session.scalars(
