@@ -6,6 +6,7 @@ from shujiao.catalog import models as catalog_models  # noqa: F401
 from shujiao.crypto import models as crypto_models  # noqa: F401
 from shujiao.db import Base
 from shujiao.delivery import models as delivery_models  # noqa: F401
+from shujiao.gateway import models as gateway_models  # noqa: F401
 from shujiao.ledger import models as ledger_models  # noqa: F401
 from shujiao.listing import models as listing_models  # noqa: F401
 from shujiao.market import models as market_models  # noqa: F401

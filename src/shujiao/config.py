@@ -76,6 +76,27 @@ class QualitySettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=10)
 
 
+class GatewaySettings(BaseModel):
+    """The API gateway (API 网关): how long it trusts what it cached, and how it shares quota and rate
+    state with the other gateway processes through the database."""
+
+    # A key -> contract resolution (grant, upstream, suspension) is reused this long: a revoked key,
+    # a suspended contract or a changed upstream takes effect within this many seconds.
+    cache_seconds: float = Field(2.0, ge=0, le=60)
+    # A process claims this many calls at a time from a contract's period quota (fewer when little
+    # is left) and returns what it did not use after ``lease_seconds``.
+    lease_block_calls: int = Field(200, ge=1, le=100_000)
+    lease_seconds: float = Field(2.0, gt=0, le=60)
+    # Call records are inserted in batches this often, or sooner when this many are waiting.
+    flush_seconds: float = Field(0.5, gt=0, le=60)
+    flush_records: int = Field(2000, ge=1)
+    # Billing waits this long after a period ends, so records still in a process's buffer are in.
+    bill_grace_seconds: int = Field(60, ge=0)
+    upstream_timeout_seconds: float = Field(30.0, gt=0)
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(256, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -95,6 +116,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
     quality: QualitySettings = QualitySettings()
+    gateway: GatewaySettings = GatewaySettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
