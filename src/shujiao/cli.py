@@ -10,6 +10,7 @@ from shujiao.accounting.cli import accounting_app
 from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
 from shujiao.crypto.cli import keys_app
+from shujiao.gateway.cli import gateway_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
@@ -32,6 +33,7 @@ app.add_typer(cert_app, name="cert")
 app.add_typer(quality_app, name="quality")
 app.add_typer(valuation_app, name="valuation")
 app.add_typer(accounting_app, name="accounting")
+app.add_typer(gateway_app, name="gateway")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

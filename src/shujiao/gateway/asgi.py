@@ -7,7 +7,8 @@ keep-alive) → stream the answer back → append a call record to a buffer. The
 off that path:
 
 * routes (key → grant, upstream, secret, suspension) are cached ``gateway.cache_seconds`` (default
-  2 s): a revoked key, a suspended contract or a changed upstream is honoured within that time;
+  2 s) and refreshed in the background: a revoked key, a suspended contract or a changed upstream
+  is honoured within that time plus one refresh;
 * quota: the process claims blocks of calls from the contract's period counter (one conditional
   UPDATE, never past the quota), refills in the background before the block runs out, and returns
   the unused rest after ``lease_seconds``. A process that dies loses at most its block until the
@@ -59,6 +60,7 @@ class Lease:
 
     start: dt.datetime
     end: dt.datetime
+    block: int
     remaining: int = 0
     taken_at: float = 0.0
     refill: asyncio.Task | None = None
@@ -71,6 +73,10 @@ class RateLease:
     remaining: int = 0
     exhausted: bool = False
     claim: asyncio.Task | None = None
+    # The next second's allowance, claimed ahead in the last part of the current second.
+    next_second: int = -1
+    next_remaining: int = 0
+    next_claim: asyncio.Task | None = None
 
 
 @dataclass
@@ -86,7 +92,7 @@ class Gateway:
     _client: aiohttp.ClientSession | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _routes: dict[tuple[str, int], _Cached] = field(default_factory=dict)
-    _resolving: dict[tuple[str, int], asyncio.Future] = field(default_factory=dict)
+    _resolving: dict[tuple[str, int], asyncio.Task] = field(default_factory=dict)
     _leases: dict[int, Lease] = field(default_factory=dict)
     _rates: dict[int, RateLease] = field(default_factory=dict)
     _buffer: list[dict] = field(default_factory=list)
@@ -218,33 +224,41 @@ class Gateway:
         await self._forward(route, scope, receive, send, rest, started)
 
     async def _route(self, key_hash: str, order_id: int) -> store.Route | DomainError:
+        """The cached route; an expired one is still served while one refresh runs in the background
+        (so a call never waits for the database once its key is known). A revoked key, a suspended
+        contract or a changed upstream therefore takes effect within ``cache_seconds`` plus the
+        time of one refresh."""
         cache_key = (key_hash, order_id)
         cached = self._routes.get(cache_key)
-        if cached is not None and cached.expires > time.monotonic():
+        if cached is not None:
+            if cached.expires <= time.monotonic() and cache_key not in self._resolving:
+                self._resolving[cache_key] = asyncio.get_running_loop().create_task(self._resolve(cache_key))
             return cached.value
         pending = self._resolving.get(cache_key)
         if pending is None:
-            pending = asyncio.get_running_loop().create_future()
-            self._resolving[cache_key] = pending
-            try:
-                value = await self._run(store.resolve, self.factory, self.settings, key_hash=key_hash,
-                                        order_id=order_id)
-                if len(self._routes) > 100_000:
-                    self._routes.clear()
-                self._routes[cache_key] = _Cached(time.monotonic() + self.cfg.cache_seconds, value)
-                pending.set_result(value)
-            except BaseException as exc:
-                pending.set_exception(exc)
-                raise
-            finally:
-                del self._resolving[cache_key]
-            return value
+            pending = self._resolving[cache_key] = asyncio.get_running_loop().create_task(self._resolve(cache_key))
         return await asyncio.shield(pending)
 
+    async def _resolve(self, cache_key: tuple[str, int]) -> store.Route | DomainError:
+        try:
+            value = await self._run(store.resolve, self.factory, self.settings, key_hash=cache_key[0],
+                                    order_id=cache_key[1])
+            if len(self._routes) > 100_000:
+                self._routes.clear()
+            self._routes[cache_key] = _Cached(time.monotonic() + self.cfg.cache_seconds, value)
+            return value
+        finally:
+            del self._resolving[cache_key]
+
     async def _claim(self, route: store.Route, lease: Lease) -> None:
+        # A busy contract gets bigger blocks (fewer database round trips): the block doubles when
+        # the last one lasted under a quarter of the lease time, up to 64 × the configured size.
+        now = time.monotonic()
+        if lease.taken_at and now - lease.taken_at < self.cfg.lease_seconds / 4:
+            lease.block = min(lease.block * 2, self.cfg.lease_block_calls * 64)
         try:
             n = await self._run(store.claim_calls, self.factory, order_id=route.order_id, start=lease.start,
-                                end=lease.end, plan=route.plan, block=self.cfg.lease_block_calls)
+                                end=lease.end, plan=route.plan, block=lease.block)
         finally:
             lease.refill = None
         lease.remaining += n
@@ -259,7 +273,7 @@ class Gateway:
             if lease is not None:
                 await self._return_lease(route.order_id, lease)
             start, end = core.period_of(route.starts_at, route.plan.period_days, now)
-            lease = self._leases[route.order_id] = Lease(start, end)
+            lease = self._leases[route.order_id] = Lease(start, end, self.cfg.lease_block_calls)
         while lease.remaining <= 0:
             if lease.exhausted_until > time.monotonic():
                 return 429, _error_body(
@@ -272,7 +286,7 @@ class Gateway:
                 lease.refill = asyncio.get_running_loop().create_task(self._claim(route, lease))
             await asyncio.shield(lease.refill)
         lease.remaining -= 1
-        if lease.remaining < self.cfg.lease_block_calls // 4 and lease.refill is None and not lease.exhausted_until:
+        if lease.remaining < lease.block // 2 and lease.refill is None and not lease.exhausted_until:
             lease.refill = asyncio.get_running_loop().create_task(self._claim(route, lease))  # refill ahead
         return None
 
@@ -282,11 +296,17 @@ class Gateway:
             return None
         rate = self._rates.setdefault(route.order_id, RateLease())
         while True:
-            second = int(time.time())
+            now = time.time()
+            second = int(now)
             if rate.second != second:
                 rate.second, rate.remaining, rate.exhausted = second, 0, False
+                if rate.next_second == second:
+                    rate.remaining, rate.next_second = rate.next_remaining, -1
             if rate.remaining > 0:
                 rate.remaining -= 1
+                if now - second > 0.7 and rate.next_claim is None and rate.next_second != second + 1:
+                    rate.next_claim = asyncio.get_running_loop().create_task(
+                        self._claim_next_second(route, rate, second + 1, limit))
                 return None
             if rate.exhausted:
                 return 429, _error_body("rate_limited", f"调用过于频繁（每秒最多 {limit} 次），请稍后重试",
@@ -305,6 +325,17 @@ class Gateway:
         if rate.second == second:
             rate.remaining += n
             rate.exhausted = n == 0
+
+    async def _claim_next_second(self, route: store.Route, rate: RateLease, second: int, limit: int) -> None:
+        try:
+            n = await self._run(store.claim_rate, self.factory, order_id=route.order_id, second=second,
+                                limit=limit, block=max(1, limit // 4))
+        finally:
+            rate.next_claim = None
+        if rate.second < second:
+            rate.next_second, rate.next_remaining = second, n
+        elif rate.second == second:  # the second began while claiming
+            rate.remaining += n
 
     async def _forward(self, route: store.Route, scope: dict, receive: Any, send: Any, rest: str,
                        started: float) -> None:
