@@ -95,12 +95,15 @@ async def _load(url: str, seconds: float, concurrency: int, headers: dict[str, s
     import aiohttp
 
     latencies: list[float] = []
+    warm_calls = [0]
     errors = 0
     statuses: dict[int, int] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
         async def worker(until: float, record: bool) -> None:
             nonlocal errors
             while time.perf_counter() < until:
+                if not record:
+                    warm_calls[0] += 1
                 t0 = time.perf_counter()
                 try:
                     async with session.get(url, headers=headers) as resp:
@@ -117,14 +120,33 @@ async def _load(url: str, seconds: float, concurrency: int, headers: dict[str, s
         await asyncio.gather(*(worker(start + seconds, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "n": len(latencies), "errors": errors, "statuses": statuses,
+    return {"rps": len(latencies) / elapsed, "n": len(latencies), "warm": warm_calls[0], "errors": errors,
+            "statuses": statuses,
             "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
 
 
-def drive(url: str, seconds: float, concurrency: int, headers: dict[str, str], warmup: float) -> dict:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a process so far (Linux /proc), 0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def drive(url: str, seconds: float, concurrency: int, headers: dict[str, str], warmup: float,
+          server_pid: int | None = None) -> dict:
+    """One measured run; also the server's CPU per request over the whole run (warm-up included),
+    which is steadier than requests/s on a shared machine."""
+    cpu0 = cpu_seconds(server_pid)
     out = subprocess.run([PY, __file__, "_load", url, str(seconds), str(concurrency), json.dumps(headers),
                           str(warmup)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    total = result["n"] + result["warm"]
+    result["cpu_us_per_req"] = 1e6 * (cpu_seconds(server_pid) - cpu0) / total if server_pid and total else 0.0
+    return result
 
 
 # -- set-up -----------------------------------------------------------------------------------------
@@ -220,14 +242,15 @@ def main() -> int:
         wait_for(ports["naive"])
         wait_for(ports["gateway"])
         targets = {
-            "direct": (f"{upstream}/v1/score?id=1", {"X-Upstream-Token": SECRET}),
-            "naive proxy": (f"http://127.0.0.1:{ports['naive']}/v1/score?id=1", {}),
-            "gateway": (f"http://127.0.0.1:{ports['gateway']}/gateway/{order_id}/v1/score?id=1", {"X-Api-Key": key}),
+            "direct": (f"{upstream}/v1/score?id=1", {"X-Upstream-Token": SECRET}, procs[0].pid),
+            "naive proxy": (f"http://127.0.0.1:{ports['naive']}/v1/score?id=1", {}, procs[1].pid),
+            "gateway": (f"http://127.0.0.1:{ports['gateway']}/gateway/{order_id}/v1/score?id=1", {"X-Api-Key": key},
+                        procs[2].pid if args.gateway_workers == 1 else None),
         }
         rounds: dict[str, list[dict]] = {name: [] for name in targets}
         for _ in range(args.rounds):
-            for name, (url, headers) in targets.items():
-                rounds[name].append(drive(url, args.seconds, args.concurrency, headers, args.warmup))
+            for name, (url, headers, pid) in targets.items():
+                rounds[name].append(drive(url, args.seconds, args.concurrency, headers, args.warmup, pid))
         time.sleep(1.5)  # the gateway's last batch of call records
         recorded = count_calls(database_url, order_id)
     finally:
@@ -243,7 +266,7 @@ def main() -> int:
     print(f"\nAPI gateway, loopback, {args.concurrency} connections, {args.seconds:g} s × {args.rounds} rounds "
           f"(median round), {os.cpu_count()} CPUs, gateway workers {args.gateway_workers}, "
           f"database {database_url.split(':')[0]}")
-    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  statuses")
+    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU µs/req':>18} {'errors':>7}  statuses")
     for name in targets:
         errors = sum(r["errors"] for r in rounds[name])
         statuses: dict[str, int] = {}
@@ -252,7 +275,7 @@ def main() -> int:
                 statuses[status] = statuses.get(status, 0) + n
         failures += errors + sum(n for s, n in statuses.items() if s != "200")
         print(f"{name:<12} {median(name, 'rps'):>9.0f} {median(name, 'p50_ms'):>8.2f} {median(name, 'p99_ms'):>8.2f} "
-              f"{errors:>7}  {statuses}")
+              f"{median(name, 'cpu_us_per_req'):>18.0f} {errors:>7}  {statuses}")
     direct, naive, gw = (median(n, "rps") for n in targets)
     served = sum(r["statuses"].get("200", 0) for r in rounds["gateway"])
     warm = "(plus the warm-up calls)"
@@ -261,6 +284,10 @@ def main() -> int:
     print(f"added latency vs direct: p50 {median('gateway', 'p50_ms') - median('direct', 'p50_ms'):+.2f} ms "
           f"(target ≤ 2), p99 {median('gateway', 'p99_ms') - median('direct', 'p99_ms'):+.2f} ms; "
           f"naive proxy p50 {median('naive proxy', 'p50_ms') - median('direct', 'p50_ms'):+.2f} ms")
+    cpu_naive, cpu_gw = median("naive proxy", "cpu_us_per_req"), median("gateway", "cpu_us_per_req")
+    if cpu_naive and cpu_gw:
+        print(f"proxy CPU per request (the proxy process only, upstream excluded): gateway / naive = "
+              f"{cpu_gw / cpu_naive:.2f} (below 1: the gateway does its metered call on less CPU)")
     print(f"call records in the database: {recorded} for {served} measured calls {warm}")
     if recorded < served:
         print("ERROR: call records are missing")
