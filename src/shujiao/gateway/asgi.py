@@ -2,9 +2,9 @@
 /gateway and runnable alone (``shujiao gateway serve --workers N``).
 
 Per call: find the key's route in a short-lived cache → take one call from this process's quota
-lease and rate lease → forward with the provider's secret added (one pooled aiohttp client,
-keep-alive) → stream the answer back → append a call record to a buffer. The database is touched
-off that path:
+lease and rate lease → forward with the provider's secret added (pooled keep-alive connections,
+:mod:`shujiao.gateway.upstream_client`) → stream the answer back → append a call record to a
+buffer. The database is touched off that path:
 
 * routes (key → grant, upstream, secret, suspension) are cached ``gateway.cache_seconds`` (default
   2 s) and refreshed in the background: a revoked key, a suspended contract or a changed upstream
@@ -30,20 +30,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
 
 from shujiao.config import Settings
 from shujiao.db import MAX_ID, make_engine, make_session_factory
 from shujiao.errors import DomainError
 from shujiao.gateway import core, store
+from shujiao.gateway.upstream_client import UpstreamError, UpstreamPool
 
 logger = logging.getLogger(__name__)
 
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
               b"transfer-encoding", b"upgrade", b"host", b"content-length"}
 _NOT_FORWARDED = HOP_BY_HOP | {b"x-api-key", b"authorization", b"cookie"}
-_RESPONSE_DROP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+_RESPONSE_DROP = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"server", b"date"}
 _JSON = [(b"content-type", b"application/json; charset=utf-8")]
 
 
@@ -89,7 +89,7 @@ class _Cached:
 class Gateway:
     settings: Settings
     factory: sessionmaker[Session] | None = None
-    _client: aiohttp.ClientSession | None = None
+    _client: UpstreamPool | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _routes: dict[tuple[str, int], _Cached] = field(default_factory=dict)
     _resolving: dict[tuple[str, int], asyncio.Task] = field(default_factory=dict)
@@ -111,10 +111,8 @@ class Gateway:
         if self._loop is loop:
             return
         self._loop = loop
-        self._client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.cfg.max_connections, ttl_dns_cache=300),
-            timeout=aiohttp.ClientTimeout(total=self.cfg.upstream_timeout_seconds),
-            auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+        self._client = UpstreamPool(max_idle_per_host=self.cfg.max_connections,
+                                    timeout=self.cfg.upstream_timeout_seconds)
         self._wake = asyncio.Event()
         self._leases.clear()
         self._rates.clear()
@@ -133,7 +131,7 @@ class Gateway:
         for order_id, lease in list(self._leases.items()):
             await self._return_lease(order_id, lease)
         if self._client is not None:
-            await self._client.close()
+            self._client.close()
         self._loop = None
 
     async def _run(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -349,37 +347,30 @@ class Gateway:
                 await self._send_error(send, 413, "payload_too_large", "请求体过大", "request body too large")
                 return
         auth = route.auth_header.lower().encode()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k not in _NOT_FORWARDED and k != auth]
-        headers.append((route.auth_header, route.secret))
+        secret = route.secret.encode("latin-1")
+        headers = [(k, v) for k, v in scope["headers"] if k not in _NOT_FORWARDED and k != auth]
+        headers.append((auth, secret))
         url = f"{route.base_url}/{rest}"
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         status, sent, responded = 502, 0, False
         try:
-            async with self._client.request(scope["method"], url, headers=headers,  # type: ignore[union-attr]
-                                            data=bytes(body) if body else None, allow_redirects=False) as resp:
+            resp = await self._client.request(scope["method"], url, headers, bytes(body))  # type: ignore[union-attr]
+            try:
                 status = resp.status
-                out_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()
-                               if k.lower() not in _RESPONSE_DROP and route.secret not in v]
-                length = resp.content_length
-                if length is not None and length <= 65536:
-                    content = await resp.read()
-                    out_headers.append((b"content-length", str(len(content)).encode()))
-                    await send({"type": "http.response.start", "status": status, "headers": out_headers})
-                    responded = True
-                    await send({"type": "http.response.body", "body": content})
-                    sent = len(content)
-                else:
-                    if length is not None:
-                        out_headers.append((b"content-length", str(length).encode()))
-                    await send({"type": "http.response.start", "status": status, "headers": out_headers})
-                    responded = True
-                    async for chunk in resp.content.iter_any():
-                        sent += len(chunk)
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    await send({"type": "http.response.body", "body": b""})
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                out_headers = [(k, v) for k, v in resp.headers if k.lower() not in _RESPONSE_DROP and secret not in v]
+                length = resp.content_length()
+                if length is not None and scope["method"] != "HEAD":
+                    out_headers.append((b"content-length", str(length).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": out_headers})
+                responded = True
+                async for chunk in resp.chunks():
+                    sent += len(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            finally:
+                resp.release()
+        except (UpstreamError, OSError) as exc:
             logger.warning("gateway: upstream of contract %s failed: %s", route.order_id, type(exc).__name__)
             if not responded:  # else the answer is cut short: the client sees a broken response
                 status = 502
