@@ -11,7 +11,9 @@ naive aiohttp reverse proxy to the same upstream, all on loopback in one run.
 
 Each target is driven by the same load generator (a separate process: aiohttp client, N concurrent
 connections, fixed duration after a warm-up), in rounds (direct, naive, gateway, repeated); the
-table shows the median round. Added latency = the target's p50/p99 minus direct's. After the run the
+table shows the median round. Added latency = the target's p50/p99 minus direct's, both under that
+load (where it is mostly queueing in a saturated process) and with one connection (the cost of one
+call alone), measured after the rounds. After the run the
 gateway's call records are counted in the database: every successful call must be there.
 
 Targets (issue 6): gateway ≥ 0.35 × direct, ≥ 1.2 × naive, added p50 ≤ 2 ms. A measurement, not a
@@ -217,6 +219,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gateway-workers", type=int, default=1)
+    parser.add_argument("--latency-seconds", type=float, default=3,
+                        help="a run with one connection per target, for the added latency of one call alone")
     parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
     args = parser.parse_args()
 
@@ -251,6 +255,8 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, (url, headers, pid) in targets.items():
                 rounds[name].append(drive(url, args.seconds, args.concurrency, headers, args.warmup, pid))
+        alone = {name: drive(url, args.latency_seconds, 1, headers, 0.5, pid)
+                 for name, (url, headers, pid) in targets.items()} if args.latency_seconds else {}
         time.sleep(1.5)  # the gateway's last batch of call records
         recorded = count_calls(database_url, order_id)
     finally:
@@ -277,13 +283,21 @@ def main() -> int:
         print(f"{name:<12} {median(name, 'rps'):>9.0f} {median(name, 'p50_ms'):>8.2f} {median(name, 'p99_ms'):>8.2f} "
               f"{median(name, 'cpu_us_per_req'):>18.0f} {errors:>7}  {statuses}")
     direct, naive, gw = (median(n, "rps") for n in targets)
-    served = sum(r["statuses"].get("200", 0) for r in rounds["gateway"])
+    served = sum(r["statuses"].get("200", 0) for r in rounds["gateway"]) + (
+        alone["gateway"]["statuses"].get("200", 0) if alone else 0)
     warm = "(plus the warm-up calls)"
     print(f"\ngateway / direct      = {gw / direct:.2f}   (target ≥ 0.35)")
     print(f"gateway / naive proxy = {gw / naive:.2f}   (target ≥ 1.2)")
-    print(f"added latency vs direct: p50 {median('gateway', 'p50_ms') - median('direct', 'p50_ms'):+.2f} ms "
+    print(f"added latency vs direct under load ({args.concurrency} connections, queueing included): p50 {median('gateway', 'p50_ms') - median('direct', 'p50_ms'):+.2f} ms "
           f"(target ≤ 2), p99 {median('gateway', 'p99_ms') - median('direct', 'p99_ms'):+.2f} ms; "
           f"naive proxy p50 {median('naive proxy', 'p50_ms') - median('direct', 'p50_ms'):+.2f} ms")
+    if alone:
+        print(f"one connection ({args.latency_seconds:g} s each): p50/p99 ms direct "
+              f"{alone['direct']['p50_ms']:.2f}/{alone['direct']['p99_ms']:.2f}, naive "
+              f"{alone['naive proxy']['p50_ms']:.2f}/{alone['naive proxy']['p99_ms']:.2f}, gateway "
+              f"{alone['gateway']['p50_ms']:.2f}/{alone['gateway']['p99_ms']:.2f}")
+        print(f"added latency of one call alone: p50 {alone['gateway']['p50_ms'] - alone['direct']['p50_ms']:+.2f} ms "
+              f"(target ≤ 2), p99 {alone['gateway']['p99_ms'] - alone['direct']['p99_ms']:+.2f} ms")
     cpu_naive, cpu_gw = median("naive proxy", "cpu_us_per_req"), median("gateway", "cpu_us_per_req")
     if cpu_naive and cpu_gw:
         print(f"proxy CPU per request (the proxy process only, upstream excluded): gateway / naive = "
