@@ -92,7 +92,9 @@ def test_register_list_buy_call_until_the_quota_is_used_bill_and_both_sides_see_
     with unit_of_work(client.app.state.session_factory) as session:
         checked = ledger.check(session, market.operator.actor)
         assert checked.balanced and checked.problems == []
-    for text in seen + [csv_buyer.text, str(buyer_usage)]:
+    audit_events = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=market.op).text
+    assert "gateway_upstream" in audit_events
+    for text in seen + [csv_buyer.text, str(buyer_usage), audit_events]:
         assert SECRET not in text
 
 

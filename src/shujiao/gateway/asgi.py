@@ -127,7 +127,7 @@ class Gateway:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-        await self._run(self.flush_now)
+        self.flush_now()
         for order_id, lease in list(self._leases.items()):
             await self._return_lease(order_id, lease)
         if self._client is not None:
@@ -144,7 +144,15 @@ class Gateway:
                 await asyncio.wait_for(self._wake.wait(), self.cfg.flush_seconds)  # type: ignore[union-attr]
             self._wake.clear()  # type: ignore[union-attr]
             try:
-                await self._run(self.flush_now)
+                # The buffer is swapped here, on the event loop (the only thread that appends to it),
+                # and the taken records are inserted in a worker thread.
+                rows, self._buffer = self._buffer, []
+                if rows:
+                    try:
+                        await self._run(store.insert_calls, self.factory, rows)
+                    except Exception:
+                        self._buffer[:0] = rows
+                        raise
                 now = time.monotonic()
                 for order_id, lease in list(self._leases.items()):
                     if lease.remaining and now - lease.taken_at > self.cfg.lease_seconds and lease.refill is None:
@@ -156,7 +164,8 @@ class Gateway:
                 logger.exception("gateway: call records not written")
 
     def flush_now(self) -> int:
-        """Insert the buffered call records (also called by tests and at shutdown)."""
+        """Insert the buffered call records now, in this thread: at shutdown, and in tests between
+        requests (never while the event loop may be appending)."""
         rows, self._buffer = self._buffer, []
         if rows:
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,7 +52,7 @@ class Route:
     order_id: int
     base_url: str
     auth_header: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or traceback
     plan: PricingPlan
     starts_at: dt.datetime
 
