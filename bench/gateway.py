@@ -212,6 +212,26 @@ def count_calls(database_url: str, order_id: int) -> int:
             Call.order_id == order_id, Call.status == 200)).scalar_one()
 
 
+def _admin(admin_url: str):  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    return sa.create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+
+
+def scratch_postgres(admin_url: str) -> str:
+    import uuid
+
+    name = f"shujiao_bench_gateway_{uuid.uuid4().hex[:8]}"
+    with _admin(admin_url).connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(admin_url: str, url: str) -> None:
+    with _admin(admin_url).connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5)
@@ -221,13 +241,16 @@ def main() -> int:
     parser.add_argument("--gateway-workers", type=int, default=1)
     parser.add_argument("--latency-seconds", type=float, default=3,
                         help="a run with one connection per target, for the added latency of one call alone")
-    parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
+    parser.add_argument("--postgres", default="", metavar="ADMIN_URL",
+                        help="use a scratch PostgreSQL database made through this server (e.g. "
+                             "postgresql://postgres@127.0.0.1:5432/postgres); needed for --gateway-workers > 1. "
+                             "Default: a scratch SQLite file")
     args = parser.parse_args()
 
     from shujiao.config import Settings
 
     scratch = Path(tempfile.mkdtemp(prefix="shujiao-bench-gateway-"))
-    database_url = args.database_url or f"sqlite:///{scratch / 'bench.db'}"
+    database_url = scratch_postgres(args.postgres) if args.postgres else f"sqlite:///{scratch / 'bench.db'}"
     secret_key = "bench-secret-key-0123456789abcdef0123456789"
     settings = Settings(environment="test", database_url=database_url, data_dir=scratch / "data", secret_key=secret_key)
     ports = {name: free_port() for name in ("upstream", "naive", "gateway")}
@@ -264,6 +287,8 @@ def main() -> int:
             proc.terminate()
         for proc in procs:
             proc.wait(10)
+        if args.postgres:
+            drop_postgres(args.postgres, database_url)
 
     def median(name: str, field: str) -> float:
         return statistics.median(r[field] for r in rounds[name])
