@@ -118,6 +118,15 @@ def test_keys_are_the_contracts_own(client, api):
     assert call(client, api, key=new["key"]).status_code == 200
 
 
+def test_a_large_answer_is_streamed_through_and_metered(client, api):
+    big = call(client, api, "big")
+    assert big.status_code == 200 and big.content == b"x" * 3_000_000
+    assert call(client, api).json()["auth_ok"]  # the connection went back to the pool in a usable state
+    client.app.state.gateway.flush_now()
+    usage = client.get(f"/api/v1/orders/{api['order_id']}/usage", headers=api["market"].buyer).json()
+    assert usage["bytes_out"] > 3_000_000 and usage["calls"] == 2
+
+
 def test_upstream_errors_are_502_and_not_billed(client, api):
     market = api["market"]
     failed = call(client, api, "boom")  # the upstream answers 500: passed through, not billed

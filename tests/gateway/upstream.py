@@ -26,6 +26,12 @@ async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
         body += message.get("body", b"")
         more = message.get("more_body", False)
     headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    if scope["path"].endswith("/big"):  # a streamed answer (chunked, no content-length)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        for _ in range(30):
+            await send({"type": "http.response.body", "body": b"x" * 100_000, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
     if scope["path"].endswith("/boom"):
         status, payload = 500, {"error": "upstream broke"}
     else:
