@@ -253,6 +253,7 @@ def main() -> int:
     database_url = scratch_postgres(args.postgres) if args.postgres else f"sqlite:///{scratch / 'bench.db'}"
     secret_key = "bench-secret-key-0123456789abcdef0123456789"
     settings = Settings(environment="test", database_url=database_url, data_dir=scratch / "data", secret_key=secret_key)
+    settings.gateway.allow_private_upstreams = True  # the upstream is on loopback
     ports = {name: free_port() for name in ("upstream", "naive", "gateway")}
     upstream = f"http://127.0.0.1:{ports['upstream']}"
     procs = [subprocess.Popen([PY, __file__, "_upstream", str(ports["upstream"])])]

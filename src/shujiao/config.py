@@ -93,6 +93,9 @@ class GatewaySettings(BaseModel):
     # Billing waits this long after a period ends, so records still in a process's buffer are in.
     bill_grace_seconds: int = Field(60, ge=0)
     upstream_timeout_seconds: float = Field(30.0, gt=0)
+    # Upstreams at loopback, private or link-local addresses are refused (the gateway would otherwise
+    # reach into the exchange's own network on a provider's behalf); allow them for tests and benches.
+    allow_private_upstreams: bool = False
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_connections: int = Field(256, ge=1)
 

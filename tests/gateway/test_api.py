@@ -207,5 +207,11 @@ def test_bad_input_is_a_4xx(client, api):
                 {"base_url": "http://127.0.0.1:1", "auth_header": "X", "secret": "s", "plan": {"kind": "per_call"}}):
         response = client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json=bad)
         assert response.status_code == 422, response.text
+    client.app.state.settings.gateway.allow_private_upstreams = False
+    for private in ("http://127.0.0.1:8080", "http://10.0.0.5/api", "http://localhost:9000", "http://[::1]:80",
+                    "http://169.254.169.254/latest"):
+        refused = client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
+            "base_url": private, "auth_header": "X", "secret": "s", "plan": PLAN})
+        assert_error(refused, 422, "private_upstream")
     assert_error(client.get("/gateway/abc/x", headers={"X-Api-Key": api["key"]}), 404)
     assert_error(client.get("/gateway/0/x", headers={"X-Api-Key": api["key"]}), 404)

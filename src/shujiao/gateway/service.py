@@ -6,11 +6,13 @@ The per-call path lives in :mod:`shujiao.gateway.asgi` (with its database work i
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
+from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from shujiao.commands import SYSTEM, Actor, command, query, require_member, requ
 from shujiao.config import Settings
 from shujiao.crypto import service as crypto
 from shujiao.db import utcnow
-from shujiao.errors import Conflict, not_found
+from shujiao.errors import Conflict, InvalidInput, not_found
 from shujiao.gateway import core, store
 from shujiao.gateway.models import ApiKey, Call, Period, Statement, Upstream
 from shujiao.gateway.schemas import UpstreamRegister
@@ -42,6 +44,9 @@ def register_upstream(session: Session, actor: Actor, *, settings: Settings, pro
     product = listing.get_product(session, actor, product_id=product_id)
     if product.member_id != actor.member_id:
         raise not_found("产品", "product")
+    if not settings.gateway.allow_private_upstreams and _private_host(data.base_url):
+        raise InvalidInput("上游地址不能是本机、内网或链路本地地址", "the upstream may not be a loopback, private or "
+                           "link-local address", code="private_upstream")
     master = crypto.master_key(session, settings)
     sealed = master.wrap(data.secret.encode(), context=store.secret_context(product.id))
     upstream = session.scalar(select(Upstream).where(Upstream.product_id == product.id))
@@ -60,6 +65,19 @@ def register_upstream(session: Session, actor: Actor, *, settings: Settings, pro
         "product_id": product.id, "base_url": data.base_url, "auth_header": data.auth_header,
         "secret": "(sealed)", "plan": data.plan.model_dump()})
     return upstream
+
+
+def _private_host(base_url: str) -> bool:
+    """A literal IP (or localhost) in a private range. Names are not resolved here: a name that
+    resolves to a private address is the network's firewall to stop (documented limit)."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
 
 
 @query
