@@ -147,9 +147,23 @@ def claim_rate(factory: sessionmaker[Session], *, order_id: int, second: int, li
         return 0
 
 
+_CALL_COLUMNS = ("order_id", "key_id", "at", "method", "path", "status", "forwarded", "bytes_in", "bytes_out",
+                 "latency_us")
+_COPY_CALLS = f"COPY gateway_call ({', '.join(_CALL_COLUMNS)}) FROM STDIN"
+
+
 def insert_calls(factory: sessionmaker[Session], rows: list[dict]) -> None:
+    """One batch of call records. On PostgreSQL through COPY (a fraction of the client and server
+    CPU of a multi-row INSERT: this runs for every call the gateway serves)."""
     with unit_of_work(factory) as session:
-        session.execute(_INSERT_CALLS, rows)
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(_COPY_CALLS) as copy:
+                    for row in rows:
+                        copy.write_row(tuple(row[c] for c in _CALL_COLUMNS))
+        else:
+            session.execute(_INSERT_CALLS, rows)
 
 
 def forget_windows(factory: sessionmaker[Session], *, before_second: int) -> None:
