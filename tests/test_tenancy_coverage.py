@@ -10,6 +10,7 @@ from shujiao.app import create_app
 from shujiao.config import Settings
 from tests.accounting.test_api import FOREIGN_CALLS as ACCOUNTING
 from tests.fingerprint.test_api import FOREIGN as FINGERPRINT
+from tests.gateway.test_api import FOREIGN as GATEWAY
 from tests.quality.test_api import FOREIGN_REQUESTS as QUALITY
 from tests.quality.test_jobs import FOREIGN_JOB_REQUESTS as QUALITY_JOBS
 from tests.registry.test_api import FOREIGN_CERTIFICATE_ACTIONS as REGISTRY
@@ -46,7 +47,7 @@ def test_every_route_with_an_id_is_walled_off_or_said_to_be_public(tmp_path):
     paths = create_app(Settings(data_dir=tmp_path)).openapi()["paths"]
     routes = {(method.upper(), shape(path)) for path, operations in paths.items() if "{" in path
               for method in operations}
-    lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE]
+    lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE, GATEWAY]
     tested = {(method, shape(path)) for requests in lists for method, path, _ in requests}
     tested.add(("GET", "/api/v1/downloads/{}"))  # CORE's "{link}"
     assert sorted(routes - tested - NOT_PRIVATE.keys()) == []

@@ -7,6 +7,7 @@ from shujiao.crypto import models as crypto_models  # noqa: F401
 from shujiao.db import Base
 from shujiao.delivery import models as delivery_models  # noqa: F401
 from shujiao.fingerprint import models as fingerprint_models  # noqa: F401
+from shujiao.gateway import models as gateway_models  # noqa: F401
 from shujiao.ledger import models as ledger_models  # noqa: F401
 from shujiao.listing import models as listing_models  # noqa: F401
 from shujiao.market import models as market_models  # noqa: F401

@@ -19,6 +19,8 @@ from shujiao.config import Settings
 from shujiao.crypto.api import router as crypto_api
 from shujiao.db import make_engine, make_session_factory, unit_of_work, utcnow
 from shujiao.delivery.api import router as delivery_api
+from shujiao.gateway.api import router as gateway_api
+from shujiao.gateway.asgi import Gateway
 from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
@@ -54,9 +56,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
-                   quality_api, valuation_api, accounting_api, fingerprint_api):
+                   quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api):
         app.include_router(router)
     app.include_router(usage_api.router)
+    # The API gateway is a lean ASGI app of its own (no per-call dependency injection).
+    app.state.gateway = Gateway(settings, app.state.session_factory)
+    app.mount("/gateway", app.state.gateway)
     web_pages.install(app)
     web_errors.install(app)
     usage_api.install_denial_logging(app)
@@ -80,6 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.gateway.stop()
         for loop in loops:
             loop.cancel()
         for loop in loops:

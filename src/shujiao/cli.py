@@ -11,6 +11,7 @@ from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
 from shujiao.crypto.cli import keys_app
 from shujiao.fingerprint.cli import fingerprint_app
+from shujiao.gateway.cli import gateway_app
 from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
@@ -34,6 +35,7 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(valuation_app, name="valuation")
 app.add_typer(fingerprint_app, name="fingerprint")
 app.add_typer(accounting_app, name="accounting")
+app.add_typer(gateway_app, name="gateway")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

@@ -88,6 +88,28 @@ class FingerprintSettings(BaseModel):
     # Detection names a buyer only when an innocent copy would match as well with a probability
     # (Bonferroni-corrected over the product's buyers) below this.
     threshold: float = Field(1e-6, gt=0, lt=1)
+class GatewaySettings(BaseModel):
+    """The API gateway (API 网关): how long it trusts what it cached, and how it shares quota and rate
+    state with the other gateway processes through the database."""
+
+    # A key -> contract resolution (grant, upstream, suspension) is reused this long: a revoked key,
+    # a suspended contract or a changed upstream takes effect within this many seconds.
+    cache_seconds: float = Field(2.0, ge=0, le=60)
+    # A process claims this many calls at a time from a contract's period quota (fewer when little
+    # is left) and returns what it did not use after ``lease_seconds``.
+    lease_block_calls: int = Field(200, ge=1, le=100_000)
+    lease_seconds: float = Field(2.0, gt=0, le=60)
+    # Call records are inserted in batches this often, or sooner when this many are waiting.
+    flush_seconds: float = Field(0.5, gt=0, le=60)
+    flush_records: int = Field(2000, ge=1)
+    # Billing waits this long after a period ends, so records still in a process's buffer are in.
+    bill_grace_seconds: int = Field(60, ge=0)
+    upstream_timeout_seconds: float = Field(30.0, gt=0)
+    # Upstreams at loopback, private or link-local addresses are refused (the gateway would otherwise
+    # reach into the exchange's own network on a provider's behalf); allow them for tests and benches.
+    allow_private_upstreams: bool = False
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(256, ge=1)
 
 
 class Settings(BaseSettings):
@@ -110,6 +132,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     quality: QualitySettings = QualitySettings()
     fingerprint: FingerprintSettings = FingerprintSettings()
+    gateway: GatewaySettings = GatewaySettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -152,3 +152,14 @@ def release_to_provider(
 
 def refund(key: str, escrow: str, wallet: str, amount_fen: int) -> Entry:
     return Entry(key, "refund", (Posting(escrow, amount_fen), Posting(wallet, -amount_fen)))
+
+
+def usage_charge(key: str, buyer_wallet: str, provider_wallet: str, fees: str, amount_fen: int, fee_fen: int) -> Entry:
+    """A usage-billed period (per-call, tiered) paid straight from the buyer's wallet to the
+    provider's, less the exchange fee: the calls were already delivered, so nothing is escrowed."""
+    postings = [Posting(buyer_wallet, amount_fen)]
+    if amount_fen - fee_fen:
+        postings.append(Posting(provider_wallet, -(amount_fen - fee_fen)))
+    if fee_fen:
+        postings.append(Posting(fees, -fee_fen))
+    return Entry(key, "usage_charge", tuple(postings))

@@ -16,6 +16,7 @@ from shujiao.catalog.pages import router as catalog_pages
 from shujiao.fingerprint.pages import router as fingerprint_pages
 from shujiao.commands import ANONYMOUS
 from shujiao.errors import DomainError
+from shujiao.gateway.pages import router as gateway_pages
 from shujiao.ledger.pages import router as ledger_pages
 from shujiao.listing.pages import router as listing_pages
 from shujiao.market.pages import router as market_pages
@@ -79,6 +80,6 @@ def install(app: FastAPI) -> None:
     app.include_router(site)
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages,
-                   quality_pages, valuation_pages, accounting_pages, fingerprint_pages):
+                   quality_pages, valuation_pages, accounting_pages, fingerprint_pages, gateway_pages):
         app.include_router(router)
     app.include_router(usage_pages)
