@@ -177,7 +177,7 @@ def make_contract(settings, upstream: str) -> tuple[int, str]:  # type: ignore[n
     from shujiao.gateway import service as gateway
     from shujiao.gateway.schemas import UpstreamRegister
     from shujiao.market import service as market
-    from shujiao.usage.offer import PricingPlan
+    from shujiao.usage.offer import Offer, PricingPlan, UsageTerms
     from tests.factories import make_listed_product, make_member, make_operator
 
     from alembic import command
@@ -189,12 +189,13 @@ def make_contract(settings, upstream: str) -> tuple[int, str]:  # type: ignore[n
     operator = make_operator(factory)
     provider = make_member(factory, operator)
     buyer = make_member(factory, operator, kind="buyer", deposit_fen=1_000_000_00)
-    product_id = make_listed_product(factory, storage, provider, operator, settings=settings, price_fen=0)
     plan = PricingPlan(kind="per_call", price_per_1000_calls_fen=100, quota_calls_per_period=10**9,
                        rate_limit_per_second=100_000)
+    product_id = make_listed_product(factory, storage, provider, operator, settings=settings, price_fen=0,
+                                     offer=Offer(plan=plan, terms=UsageTerms(delivery_modes=["api"])))
     with unit_of_work(factory) as session:
         gateway.register_upstream(session, provider.actor, settings=settings, product_id=product_id, data=UpstreamRegister(
-            base_url=upstream, auth_header="X-Upstream-Token", secret=SECRET, plan=plan))
+            base_url=upstream, auth_header="X-Upstream-Token", secret=SECRET))
         order = market.create_order(session, buyer.actor, product_id=product_id)
         market.pay_order(session, buyer.actor, order_id=order.id)
         _, key = gateway.create_api_key(session, buyer.actor, order_id=order.id)

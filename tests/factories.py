@@ -21,6 +21,7 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.usage.offer import Offer
 
 _counter = itertools.count(1)
 CSV_BYTES = "企业名称,行业,信用评分\n贵州数智科技有限公司,软件,812\n成都云联科技有限公司,制造,745\n".encode()
@@ -107,12 +108,13 @@ def make_dataset(factory, storage, provider: MemberHandle, *, grade: str = "gene
 
 def make_listed_product(factory, storage, provider: MemberHandle, operator: MemberHandle, *,
                         settings: Settings, price_fen: int = 100_00,
-                        title: str = "企业信用评分数据", content: bytes = CSV_BYTES) -> int:  # type: ignore[no-untyped-def]
+                        title: str = "企业信用评分数据", content: bytes = CSV_BYTES,
+                        offer: Offer | None = None) -> int:  # type: ignore[no-untyped-def]
     resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings, content=content)
     with unit_of_work(factory) as session:
         product = listing.create_product(session, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title=title,
-            description="贵州企业公共信用综合评分", price_fen=price_fen))
+            description="贵州企业公共信用综合评分", price_fen=price_fen, offer=offer or Offer()))
         listing.submit_product(session, provider.actor, product_id=product.id)
         listing.review_product(session, operator.actor, product_id=product.id,
                                review=Review(decision="approve", checklist=ALL_CHECKED, reason="合规"))

@@ -47,7 +47,6 @@ def upgrade() -> None:
     sa.Column('auth_header', sa.String(length=100), nullable=False),
     sa.Column('master_key_id', sa.String(length=64), nullable=False),
     sa.Column('sealed_secret', sa.LargeBinary(), nullable=False),
-    sa.Column('plan_json', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_gateway_upstream_member_id_member')),

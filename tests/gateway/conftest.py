@@ -18,13 +18,20 @@ def upstream_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def api(client, session_factory, upstream_url):  # type: ignore[no-untyped-def]
+def plan() -> dict:
+    """The API product's pricing plan (its offer); a test parametrizes ``plan`` for another."""
+    return PLAN
+
+
+@pytest.fixture
+def api(client, session_factory, upstream_url, plan):  # type: ignore[no-untyped-def]
     """A provider with an API product behind the gateway, a buyer with a paid contract and a key."""
-    market = market_with_one_product(client, session_factory, deposit_fen=1_000_00, price_fen=10_00)
+    market = market_with_one_product(client, session_factory, deposit_fen=1_000_00, price_fen=10_00,
+                                     offer={"plan": plan, "terms": {"delivery_modes": ["api"]}})
     ensure_keys(session_factory, client.app.state.settings)
     client.app.state.settings.gateway.allow_private_upstreams = True  # the test upstream is on loopback
     registered = client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
-        "base_url": upstream_url + "/v1", "auth_header": SECRET_HEADER, "secret": SECRET, "plan": PLAN})
+        "base_url": upstream_url + "/v1", "auth_header": SECRET_HEADER, "secret": SECRET})
     assert registered.status_code == 200, registered.text
     order_id = market.order(client)
     assert client.post(f"/api/v1/orders/{order_id}/pay", headers=market.buyer).status_code == 200

@@ -46,7 +46,7 @@ def test_register_list_buy_call_until_the_quota_is_used_bill_and_both_sides_see_
     listed = client.get("/api/v1/upstreams", headers=market.seller)
     seen.append(listed.text)
     assert [u["product_id"] for u in listed.json()] == [market.product_id]
-    assert listed.json()[0]["has_secret"] is True and listed.json()[0]["plan"]["quota_calls_per_period"] == 5
+    assert listed.json()[0]["has_secret"] is True
 
     for i in range(5):
         response = call(client, api, f"items/{i}?q=1", method="POST" if i == 0 else "GET", content=b"x" * 10)
@@ -132,7 +132,7 @@ def test_upstream_errors_are_502_and_not_billed(client, api):
     failed = call(client, api, "boom")  # the upstream answers 500: passed through, not billed
     assert failed.status_code == 500
     client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
-        "base_url": api["dead_url"], "auth_header": "X-Provider-Token", "secret": SECRET, "plan": PLAN})
+        "base_url": api["dead_url"], "auth_header": "X-Provider-Token", "secret": SECRET})
     client.app.state.gateway._routes.clear()
     down = call(client, api)
     error = assert_error(down, 502, "upstream_unavailable")
@@ -167,12 +167,8 @@ def test_unpaid_statement_suspends_the_contract_until_paid(client, api, session_
     assert call(client, api).status_code != 403
 
 
+@pytest.mark.parametrize("plan", [{**PLAN, "quota_calls_per_period": 1000, "rate_limit_per_second": 2}])
 def test_rate_limit_per_second(client, api):
-    market = api["market"]
-    client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
-        "base_url": api["registered"].json()["base_url"], "auth_header": "X-Provider-Token", "secret": SECRET,
-        "plan": {**PLAN, "quota_calls_per_period": 1000, "rate_limit_per_second": 2}})
-    client.app.state.gateway._routes.clear()
     statuses = []
     for _ in range(6):
         statuses.append(call(client, api))
@@ -190,7 +186,7 @@ def test_another_members_contract_upstream_or_statement_is_404(client, api, meth
     client.app.state.gateway.flush_now()
     [statement_id] = bill(client)
     if body == "upstream":
-        body = {"base_url": "http://127.0.0.1:9/x", "auth_header": "X-T", "secret": "s", "plan": PLAN}
+        body = {"base_url": "http://127.0.0.1:9/x", "auth_header": "X-T", "secret": "s"}
     op = market.op
     before = client.get("/api/v1/audit/events", params={"limit": 1000}, headers=op).json()
     url = path.format(product_id=market.product_id, order_id=api["order_id"], statement_id=statement_id, fmt="csv")
@@ -201,17 +197,16 @@ def test_another_members_contract_upstream_or_statement_is_404(client, api, meth
 
 def test_bad_input_is_a_4xx(client, api):
     market = api["market"]
-    for bad in ({"base_url": "ftp://x", "auth_header": "X", "secret": "s", "plan": PLAN},
-                {"base_url": "http://127.0.0.1:1", "auth_header": "Host", "secret": "s", "plan": PLAN},
-                {"base_url": "http://127.0.0.1:1", "auth_header": "X", "secret": "", "plan": PLAN},
-                {"base_url": "http://127.0.0.1:1", "auth_header": "X", "secret": "s", "plan": {"kind": "per_call"}}):
+    for bad in ({"base_url": "ftp://x", "auth_header": "X", "secret": "s"},
+                {"base_url": "http://127.0.0.1:1", "auth_header": "Host", "secret": "s"},
+                {"base_url": "http://127.0.0.1:1", "auth_header": "X", "secret": ""}):
         response = client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json=bad)
         assert response.status_code == 422, response.text
     client.app.state.settings.gateway.allow_private_upstreams = False
     for private in ("http://127.0.0.1:8080", "http://10.0.0.5/api", "http://localhost:9000", "http://[::1]:80",
                     "http://169.254.169.254/latest"):
         refused = client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
-            "base_url": private, "auth_header": "X", "secret": "s", "plan": PLAN})
+            "base_url": private, "auth_header": "X", "secret": "s"})
         assert_error(refused, 422, "private_upstream")
     assert_error(client.get("/gateway/abc/x", headers={"X-Api-Key": api["key"]}), 404)
     assert_error(client.get("/gateway/0/x", headers={"X-Api-Key": api["key"]}), 404)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sqlalchemy import select
 
 from shujiao.db import unit_of_work
 from shujiao.gateway.asgi import Gateway
 from shujiao.gateway.models import Call, Period
 from tests.gateway.conftest import PLAN
-from tests.gateway.upstream import SECRET
 
 
 async def _call(gateway: Gateway, order_id: int, key: str) -> int:
@@ -46,11 +47,9 @@ def test_two_gateways_share_the_quota_exactly(client, api, settings, session_fac
         assert len(session.scalars(select(Call.id).where(Call.order_id == order_id)).all()) == 10
 
 
+@pytest.mark.parametrize("plan", [{**PLAN, "quota_calls_per_period": 100_000}])
 def test_unused_leases_are_given_back(client, api, settings, session_factory):
-    market, order_id, key = api["market"], api["order_id"], api["key"]
-    client.put(f"/api/v1/products/{market.product_id}/upstream", headers=market.seller, json={
-        "base_url": api["registered"].json()["base_url"], "auth_header": "X-Provider-Token", "secret": SECRET,
-        "plan": {**PLAN, "quota_calls_per_period": 100_000}})
+    order_id, key = api["order_id"], api["key"]
 
     async def run() -> int:
         gateway = Gateway(settings, session_factory)

@@ -21,9 +21,6 @@ class Upstream(Base):
     auth_header: Mapped[str] = mapped_column(String(100))
     master_key_id: Mapped[str] = mapped_column(String(64))
     sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
-    # The pricing plan the provider set for the API (JSON PricingPlan). Until contracts carry their
-    # frozen offer (usage.authorize_use -> grant.offer.plan) this is used when the grant's plan is one-off.
-    plan_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

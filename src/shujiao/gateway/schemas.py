@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shujiao.usage.offer import PricingPlan
 
 
 class UpstreamRegister(BaseModel):
@@ -16,7 +15,6 @@ class UpstreamRegister(BaseModel):
     base_url: str = Field(min_length=8, max_length=500, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     auth_header: str = Field("Authorization", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9-]+$")
     secret: str = Field(min_length=1, max_length=2000, repr=False)
-    plan: PricingPlan
 
     @field_validator("base_url")
     @classmethod
@@ -39,7 +37,6 @@ class UpstreamRead(BaseModel):
     base_url: str
     auth_header: str
     has_secret: bool = True
-    plan: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -47,7 +44,7 @@ class UpstreamRead(BaseModel):
     def of(cls, upstream: Any) -> "UpstreamRead":
         return cls(id=upstream.id, product_id=upstream.product_id, member_id=upstream.member_id,
                    base_url=upstream.base_url, auth_header=upstream.auth_header,
-                   plan=json.loads(upstream.plan_json), created_at=upstream.created_at,
+                   created_at=upstream.created_at,
                    updated_at=upstream.updated_at)
 
 

@@ -38,7 +38,8 @@ KEY_PREFIX = "sjk_"
 @command("gateway.upstream.register")
 def register_upstream(session: Session, actor: Actor, *, settings: Settings, product_id: int,
                       data: UpstreamRegister) -> Upstream:
-    """The provider puts its HTTP API behind its product (again: replaces URL, header, secret, plan).
+    """The provider puts its HTTP API behind its product (again: replaces URL, header, secret; the price and
+    quota are the product's offer, frozen in each contract).
     The secret is sealed with the vault's master key, bound to the product."""
     require_member(actor)
     product = listing.get_product(session, actor, product_id=product_id)
@@ -58,12 +59,11 @@ def register_upstream(session: Session, actor: Actor, *, settings: Settings, pro
     upstream.auth_header = data.auth_header
     upstream.master_key_id = master.id
     upstream.sealed_secret = sealed
-    upstream.plan_json = data.plan.model_dump_json()
     upstream.updated_at = now
     session.flush()
     audit.record(session, subject_type="gateway_upstream", subject_id=upstream.id, change={
         "product_id": product.id, "base_url": data.base_url, "auth_header": data.auth_header,
-        "secret": "(sealed)", "plan": data.plan.model_dump()})
+        "secret": "(sealed)"})
     return upstream
 
 

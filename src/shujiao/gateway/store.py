@@ -36,14 +36,6 @@ def secret_context(product_id: int) -> bytes:
     return f"gateway-upstream:{product_id}".encode()
 
 
-def effective_plan(grant_plan: PricingPlan, upstream_plan_json: str) -> PricingPlan:
-    """The contract's plan is the source of truth once the offer carries a usage plan; until then
-    (a default one-off offer) the plan the provider set on the upstream."""
-    if grant_plan.kind != "one_off":
-        return grant_plan
-    return PricingPlan.model_validate_json(upstream_plan_json)
-
-
 @dataclass(frozen=True)
 class Route:
     """What the gateway needs to serve one key on one contract, cached for a second or two."""
@@ -89,7 +81,7 @@ def _resolve(session: Session, settings: Settings, *, key_hash: str, order_id: i
     master = crypto.master_key(session, settings, key_id=upstream.master_key_id)
     secret = master.unwrap(upstream.sealed_secret, context=secret_context(upstream.product_id)).decode()
     return Route(key.id, order_id, upstream.base_url, upstream.auth_header, secret,
-                 effective_plan(grant.offer.plan, upstream.plan_json), grant.starts_at)
+                 grant.offer.plan, grant.starts_at)
 
 
 def _insert_ignore(session: Session, table, values: dict) -> None:  # type: ignore[no-untyped-def]
