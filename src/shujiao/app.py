@@ -27,6 +27,8 @@ from shujiao.quality import jobs as quality_jobs
 from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
+from shujiao.sharing.api import profiles as sharing_profiles_api
+from shujiao.sharing.api import router as sharing_api
 from shujiao.errors import DomainError
 from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
@@ -52,7 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
-                   quality_api, valuation_api, accounting_api):
+                   quality_api, valuation_api, accounting_api,
+                   sharing_api, sharing_profiles_api):
         app.include_router(router)
     web_pages.install(app)
     web_errors.install(app)

@@ -76,6 +76,17 @@ class QualitySettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=10)
 
 
+class SharingSettings(BaseModel):
+    """Delta Sharing server (数据共享协议)."""
+
+    # A profile's bearer token expires when its contract ends; for a contract without an end, after this.
+    profile_ttl_days: int = Field(90, ge=1, le=3660)
+    # Pre-signed file URLs handed out by a table query live this long.
+    file_url_ttl_seconds: int = Field(900, ge=10, le=86_400)
+    # The endpoint written into profile files; empty: the address the buyer reached the API at.
+    public_base_url: str = Field("", pattern=r"^$|^https?://\S+[^/]$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -95,6 +106,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
     quality: QualitySettings = QualitySettings()
+    sharing: SharingSettings = SharingSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
