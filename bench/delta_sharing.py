@@ -97,9 +97,12 @@ def make_world(settings, content: bytes) -> tuple[int, object]:  # type: ignore[
         dataset = catalog.add_dataset(session, provider.actor, settings=settings, storage=storage,
                                       resource_id=resource.id, filename="credit.parquet",
                                       stream=io.BytesIO(content), max_bytes=len(content) + 1)
-        product = listing.create_product(session, provider.actor, data=ProductCreate(
+        # Where products carry offers (the usage domain), this one offers Delta Sharing.
+        offer = ({"offer": {"terms": {"delivery_modes": ["file", "delta_sharing"]}}}
+                 if "offer" in ProductCreate.model_fields else {})
+        product = listing.create_product(session, provider.actor, data=ProductCreate.model_validate(dict(
             resource_id=resource.id, dataset_id=dataset.id, title="企业信用评分数据（大）",
-            description="bench", price_fen=100_00))
+            description="bench", price_fen=100_00, **offer)))
         listing.submit_product(session, provider.actor, product_id=product.id)
         listing.review_product(session, operator.actor, product_id=product.id,
                                review=Review(decision="approve", checklist=ALL_CHECKED, reason="合规"))

@@ -59,12 +59,13 @@ def upload(client: TestClient, headers: dict[str, str], resource_id: int, conten
 
 def list_product(client: TestClient, provider: dict[str, str], operator: dict[str, str], *,
                  price_fen: int = 100_00, title: str = "企业信用评分数据",
-                 description: str = "贵州企业公共信用综合评分", domain: str = "信用") -> int:
+                 description: str = "贵州企业公共信用综合评分", domain: str = "信用",
+                 offer: dict[str, Any] | None = None) -> int:
     resource_id = create_resource(client, provider, domain=domain)
     dataset_id = upload(client, provider, resource_id).json()["id"]
     product = client.post("/api/v1/products", json={
         "resource_id": resource_id, "dataset_id": dataset_id, "title": title,
-        "description": description, "price_fen": price_fen}, headers=provider)
+        "description": description, "price_fen": price_fen, **({"offer": offer} if offer else {})}, headers=provider)
     assert product.status_code == 201, product.text
     product_id = product.json()["id"]
     assert client.post(f"/api/v1/products/{product_id}/submit", headers=provider).status_code == 200
@@ -93,7 +94,7 @@ class Market:
 
 
 def market_with_one_product(client: TestClient, session_factory: Any, *, deposit_fen: int = 1_000_00,
-                            price_fen: int = 100_00) -> Market:
+                            price_fen: int = 100_00, offer: dict[str, Any] | None = None) -> Market:
     from tests.factories import make_member, make_operator
 
     operator = make_operator(session_factory)
@@ -102,5 +103,5 @@ def market_with_one_product(client: TestClient, session_factory: Any, *, deposit
     seller = headers_of(client, seller_handle)
     buyer_handle = make_member(session_factory, operator, kind="buyer", deposit_fen=deposit_fen)
     buyer = headers_of(client, buyer_handle)
-    product_id = list_product(client, seller, op, price_fen=price_fen)
+    product_id = list_product(client, seller, op, price_fen=price_fen, offer=offer)
     return Market(operator, op, seller_handle, seller, buyer_handle, buyer, product_id)

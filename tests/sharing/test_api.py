@@ -14,11 +14,18 @@ import requests
 from sqlalchemy import update
 
 from shujiao.db import unit_of_work, utcnow
+from shujiao.errors import Conflict
+from shujiao.listing.schemas import ProductCreate
 from shujiao.sharing.models import SharingProfile
 from shujiao.usage import service as usage
 from tests.api import assert_error, headers_of, list_product, market_with_one_product
 from tests.factories import CSV_BYTES, make_member
 from tests.web.conftest import Pages, live_server, pages  # noqa: F401 — the fixtures
+
+
+# Products offer Delta Sharing as a delivery mode where offers exist (the usage domain).
+SHARING_OFFER = ({"terms": {"delivery_modes": ["file", "delta_sharing"]}}
+                 if "offer" in ProductCreate.model_fields else None)
 
 
 @pytest.fixture
@@ -30,13 +37,13 @@ def server(app, live_server):  # type: ignore[no-untyped-def]  # noqa: F811
 
 @pytest.fixture
 def world(client, session_factory):  # type: ignore[no-untyped-def]
-    market = market_with_one_product(client, session_factory)
+    market = market_with_one_product(client, session_factory, offer=SHARING_OFFER)
     order_id = market.order(client)
     assert client.post(f"/api/v1/orders/{order_id}/pay", headers=market.buyer).status_code == 200
     # Another buyer with a contract of its own, for a second product.
     intruder_handle = make_member(session_factory, market.operator, kind="buyer", deposit_fen=1_000_00)
     intruder = headers_of(client, intruder_handle)
-    other_product = list_product(client, market.seller, market.op, title="另一产品")
+    other_product = list_product(client, market.seller, market.op, title="另一产品", offer=SHARING_OFFER)
     other_order = client.post("/api/v1/orders", json={"product_id": other_product}, headers=intruder).json()["id"]
     assert client.post(f"/api/v1/orders/{other_order}/pay", headers=intruder).status_code == 200
     return {"market": market, "order_id": order_id, "intruder": intruder, "other_order": other_order,
@@ -81,7 +88,7 @@ def test_the_official_client_reads_exactly_the_purchased_rows(client, server, wo
     assert [(f["name"], f["type"]) for f in fields] == [("企业名称", "string"), ("行业", "string"), ("信用评分", "long")]
 
 
-def test_a_revoked_contract_and_a_rotated_token_are_refused(client, server, world, tmp_path):
+def test_a_revoked_contract_and_a_rotated_token_are_refused(app, client, server, world, tmp_path):
     market, order_id = world["market"], world["order_id"]
     old, old_document = _profile(client, market.buyer, order_id, tmp_path, "old.share")
     url = f"#contract-{order_id}.default.product-{world['product_id']}"
@@ -95,10 +102,17 @@ def test_a_revoked_contract_and_a_rotated_token_are_refused(client, server, worl
     # Revoked: the operator refunds the order; the token is still live, the contract is not.
     refund = client.post(f"/api/v1/orders/{order_id}/refund", json={"reason": "合同撤销"}, headers=market.op)
     assert refund.status_code == 200, refund.text
+    seen = []  # an app handler for this kind of refusal (usage logs denials in one) still runs
+
+    async def log_refusal(request, exc):  # type: ignore[no-untyped-def]
+        seen.append((request.url.path, exc.code))
+
+    app.add_exception_handler(Conflict, log_refusal)
     with pytest.raises(requests.HTTPError) as refused:
         delta_sharing.load_as_pandas(f"{new}{url}")
     assert refused.value.response.status_code == 403
     assert refused.value.response.json()["errorCode"] == "PERMISSION_DENIED"
+    assert seen and seen[0][0].startswith(f"/delta-sharing/shares/contract-{order_id}/")
 
 
 def test_an_expired_profile_and_an_expired_contract_are_refused(client, server, world, tmp_path, session_factory,

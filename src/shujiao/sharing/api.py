@@ -5,6 +5,7 @@ refusal (the official client retries 5xx and 429 for minutes)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,6 +31,21 @@ def protocol_error(status: int, code: str, message: str) -> JSONResponse:
                          "message": f"{message} [{code}]"}, status_code=status, headers=headers)
 
 
+async def _app_handler_sees(request: Request, error: DomainError) -> None:
+    """Run the app's handler registered for this kind of refusal, if there is one more specific than
+    the generic DomainError handler (the usage domain logs denials in one); its response is
+    replaced by the protocol's error body."""
+    for kind in type(error).__mro__:
+        if kind in (DomainError, Exception):
+            return
+        handler = request.app.exception_handlers.get(kind)
+        if handler is not None:
+            result = handler(request, error)
+            if inspect.isawaitable(result):
+                await result
+            return
+
+
 class ProtocolRoute(APIRoute):
     """Turns domain errors and bad input into the protocol's error body."""
 
@@ -40,7 +56,8 @@ class ProtocolRoute(APIRoute):
             try:
                 return await handler(request)
             except DomainError as error:
-                # A refusal from a contract check counts as 403 whatever its own status.
+                await _app_handler_sees(request, error)
+                # A refused contract (a refunded order is a 409 elsewhere) is a 403 in the protocol.
                 status = 403 if error.status_code == 409 else error.status_code
                 return protocol_error(status, error.code, error.message)
             except RequestValidationError as error:
