@@ -78,6 +78,11 @@ def test_the_official_client_reads_exactly_the_purchased_rows(client, server, wo
     expected = pd.read_csv(io.BytesIO(CSV_BYTES))
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
     assert list(frame.columns) == ["企业名称", "行业", "信用评分"] and frame["信用评分"].tolist() == [812, 745]
+    # The read is metered, and both sides see the same record.
+    reads = client.get(f"/api/v1/contracts/{world['order_id']}/delta-sharing-reads", headers=world["market"].buyer)
+    assert [(r["num_records"], r["file_bytes"] > 0) for r in reads.json()] == [(2, True)]
+    assert client.get(f"/api/v1/contracts/{world['order_id']}/delta-sharing-reads",
+                      headers=world["market"].seller).json() == reads.json()
     # The metadata's schema is the Delta schema of the data.
     with requests.get(f"{server}/delta-sharing/shares/{share}/schemas/default/tables/{table}/metadata",
                       headers={"Authorization": f"Bearer {document['bearerToken']}"}) as response:
@@ -192,6 +197,7 @@ FOREIGN_SHARING = [
     ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/metadata", None),
     ("POST", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query", {}),
     ("GET", "/api/v1/contracts/{order_id}/delta-sharing-profile", None),
+    ("GET", "/api/v1/contracts/{order_id}/delta-sharing-reads", None),
 ]
 
 

@@ -5,6 +5,7 @@ refusal (the official client retries 5xx and 429 for minutes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 from collections.abc import Callable, Coroutine
@@ -164,8 +165,8 @@ def query_table(session: SessionDep, settings: SettingsDep, storage: StorageDep,
         raise service.VersionNotFound(f"表只有版本 {protocol.TABLE_VERSION}",
                                       f"the table has only version {protocol.TABLE_VERSION}")
     base = endpoint_of(request, settings)
-    lines = service.table_files(session, access=access, settings=settings, storage=storage,
-                                file_url=lambda signed: f"{base}/files/{signed}")
+    lines = service.read_table(session, access.actor, access=access, settings=settings, storage=storage,
+                               file_url=lambda signed: f"{base}/files/{signed}")
     return _ndjson(lines, **{"delta-sharing-capabilities": protocol.CAPABILITIES})
 
 
@@ -201,3 +202,18 @@ def profile_response(issued: service.IssuedProfile, *, endpoint: str) -> Respons
     return Response(json.dumps(document, indent=2), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="shujiao-contract-{issued.order_id}.share"',
         "Cache-Control": "no-store"})
+
+
+class ReadRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    order_id: int
+    file_bytes: int
+    num_records: int
+    occurred_at: dt.datetime
+
+
+@profiles.get("/contracts/{order_id}/delta-sharing-reads", response_model=list[ReadRead])
+def list_reads(session: SessionDep, actor: CurrentActor, order_id: PathId) -> list[ReadRead]:
+    """The contract's Delta Sharing reads (metering), for its buyer and its provider."""
+    return [ReadRead.model_validate(read) for read in service.reads_of(session, actor, order_id=order_id)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shujiao.db import Base, BigId, UTCDateTime
@@ -24,3 +24,18 @@ class SharingProfile(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SharingRead(Base):
+    """One read of a contract's table over Delta Sharing (a query that handed out the file URL):
+    the metering record both sides see. Insert-only."""
+
+    __tablename__ = "sharing_read"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("market_order.id"), index=True)  # the contract
+    profile_id: Mapped[int] = mapped_column(ForeignKey("sharing_profile.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("member_user.id"))
+    file_bytes: Mapped[int] = mapped_column(BigInteger)
+    num_records: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
-from shujiao.commands import Actor, command, query, require_member
+from shujiao.commands import Actor, authorize, command, query, require_member
 from shujiao.config import Settings
 from shujiao.db import utcnow
 from shujiao.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from shujiao.members.models import Member, MemberUser
 from shujiao.sharing import protocol
-from shujiao.sharing.models import SharingProfile
+from shujiao.market import service as market
+from shujiao.sharing.models import SharingProfile, SharingRead
 from shujiao.usage import service as usage
 from shujiao.usage.service import Grant
 
@@ -253,17 +254,39 @@ def table_metadata(session: Session, *, access: Access, settings: Settings, stor
     return [protocol.protocol_line(), _metadata(access, copy)]
 
 
-@query
-def table_files(session: Session, *, access: Access, settings: Settings, storage: FileStorage,
-                file_url: Callable[[str], str]) -> list[dict[str, Any]]:
-    """The query response's NDJSON lines: protocol, metaData, and the one file of the buyer's copy
-    behind a pre-signed URL (``file_url`` makes the URL from the signed capability)."""
+@command("sharing.table.read")
+def read_table(session: Session, actor: Actor, *, access: Access, settings: Settings, storage: FileStorage,
+               file_url: Callable[[str], str]) -> list[dict[str, Any]]:
+    """A read of the contract's table (the protocol's query): the response's NDJSON lines —
+    protocol, metaData, and the one file of the buyer's copy behind a pre-signed URL (``file_url``
+    makes the URL from the signed capability) — and its metering record, which both sides see."""
+    authorize(actor.member_id == access.grant.buyer_member_id and actor.user_id == access.actor.user_id,
+              "只有合约买方可读取", "only the contract's buyer reads it")
     copy = buyer_copy_parquet(session, settings=settings, storage=storage, grant=access.grant)
     signed, expires_at = file_url_token(settings, access, copy)
+    now = utcnow()
+    read_id = session.execute(_INSERT_READ, {
+        "order_id": access.grant.order_id, "profile_id": access.profile_id, "user_id": actor.user_id,
+        "file_bytes": copy.size_bytes, "num_records": copy.num_records, "occurred_at": now}).scalar_one()
+    audit.record(session, subject_type="order", subject_id=access.grant.order_id,
+                 change={"delta_sharing_read": {"id": read_id, "num_records": copy.num_records,
+                                                "file_bytes": copy.size_bytes}})
     return [protocol.protocol_line(), _metadata(access, copy), protocol.file_line(
         url=file_url(signed), file_id=hashlib.sha256(copy.path.name.encode()).hexdigest()[:32],
         size_bytes=copy.size_bytes, num_records=copy.num_records, committed_at=access.grant.starts_at,
         expires_at=expires_at)]
+
+
+_read = SharingRead.__table__
+_INSERT_READ = insert(_read).returning(_read.c.id)
+
+
+@query
+def reads_of(session: Session, actor: Actor, *, order_id: int) -> Sequence[SharingRead]:
+    """The contract's Delta Sharing reads, newest first, for its buyer, its provider or an operator."""
+    order = market.get_order(session, actor, order_id=order_id)
+    return session.scalars(select(SharingRead).where(SharingRead.order_id == order.id)
+                           .order_by(SharingRead.id.desc()).limit(1000)).all()
 
 
 def _metadata(access: Access, copy: BuyerCopy) -> dict[str, Any]:
