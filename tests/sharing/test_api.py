@@ -220,3 +220,24 @@ def test_another_members_token_or_contract_gets_nothing(client, world, tmp_path,
     shares = client.get("/delta-sharing/shares", headers={"Authorization": f"Bearer {document['bearerToken']}"})
     assert shares.json() == {"items": [{"name": f"contract-{world['other_order']}",
                                         "id": f"contract-{world['other_order']}"}]}
+
+
+def test_pruning_the_cache_keeps_only_copies_someone_may_still_read(client, world, tmp_path, session_factory,
+                                                                  settings):
+    from shujiao.commands import SYSTEM
+    from shujiao.sharing import service
+
+    for headers, order_id, product in ((world["market"].buyer, world["order_id"], world["product_id"]),
+                                       (world["intruder"], world["other_order"], None)):
+        _, document = _profile(client, headers, order_id, tmp_path, f"{order_id}.share")
+        bearer = {"Authorization": f"Bearer {document['bearerToken']}"}
+        table = client.get(f"/delta-sharing/shares/contract-{order_id}/all-tables", headers=bearer).json()["items"][0]
+        assert client.post(f"/delta-sharing/shares/contract-{order_id}/schemas/default/tables/{table['name']}/query",
+                           json={}, headers=bearer).status_code == 200
+    cache = settings.data_dir / "sharing-cache"
+    assert len(list(cache.glob("*.parquet"))) == 2
+    client.post(f"/api/v1/orders/{world['order_id']}/refund", json={"reason": "撤销"}, headers=world["market"].op)
+    with unit_of_work(session_factory) as session:
+        removed = service.prune_cache(session, SYSTEM, settings=settings)
+    assert [name.split("-")[1] for name in removed] == [str(world["order_id"])]
+    assert [f.name.split("-")[1] for f in cache.glob("*.parquet")] == [str(world["other_order"])]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from shujiao.audit import service as audit
 from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
-from shujiao.commands import Actor, authorize, command, query, require_member
+from shujiao.commands import Actor, authorize, command, query, require_member, require_system
 from shujiao.config import Settings
 from shujiao.db import utcnow
 from shujiao.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
@@ -172,14 +172,58 @@ class BuyerCopy:
     schema: pa.Schema
 
 
+def _cache_dir(settings: Settings) -> Path:
+    return settings.data_dir / "sharing-cache"
+
+
 def _cache_path(settings: Settings, grant: Grant, dataset_sha256: str) -> Path:
-    return settings.data_dir / "sharing-cache" / f"order-{grant.order_id}-{dataset_sha256[:32]}.parquet"
+    return _cache_dir(settings) / f"order-{grant.order_id}-{dataset_sha256[:32]}.parquet"
+
+
+def _order_of(cached: Path) -> int:
+    return int(cached.name.split("-")[1])
+
+
+@command("sharing.cache.prune")
+def prune_cache(session: Session, actor: Actor, *, settings: Settings) -> list[str]:
+    """Delete the cached copies of contracts no one may read any more: no live profile, or a profile
+    whose contract ``authorize_use`` now refuses (ended, revoked, refunded). Run it from cron
+    (``shujiao sharing prune-cache``); a copy still needed is rebuilt by the next query."""
+    require_system(actor)
+    cached = sorted(_cache_dir(settings).glob("order-*-*.parquet")) if _cache_dir(settings).is_dir() else []
+    readable: set[int] = set()
+    for row in session.execute(_LIVE_PROFILE.where(SharingProfile.order_id.in_({_order_of(f) for f in cached})),
+                               {"now": utcnow()}):
+        try:
+            usage.authorize_use(session, _actor(row), order_id=row.order_id, action="read", count=CHECK_ONLY)
+            readable.add(row.order_id)
+        except DomainError:
+            continue
+    removed = [f for f in cached if _order_of(f) not in readable]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    audit.record(session, subject_type="sharing_cache", subject_id=0,
+                 change={"removed": [path.name for path in removed], "kept": len(cached) - len(removed)})
+    return [path.name for path in removed]
+
+
+class NotShareable(DomainError):
+    status_code = 422
+    code = "not_shareable"
 
 
 def _read_plaintext(path: Path, file_format: str) -> pa.Table:
-    if file_format == "csv":
-        return pa_csv.read_csv(path)
-    return pq.read_table(path)
+    """The file as an Arrow table, read by DuckDB as the catalog read it at upload (same types)."""
+    reader = "read_csv" if file_format == "csv" else "read_parquet"
+    connection = duckdb.connect()
+    try:
+        return connection.sql(f"SELECT * FROM {reader}($path)", params={"path": str(path)}).to_arrow_table()
+    except duckdb.Error as exc:
+        # 4xx, not 5xx: the official client retries 5xx for minutes, and this will not get better.
+        raise NotShareable("该数据无法以表格形式共享，请联系交易中心", "this dataset cannot be shared as a table; "
+                           "contact the exchange") from exc
+    finally:
+        connection.close()
 
 
 @query
@@ -239,7 +283,7 @@ def signed_file(session: Session, *, settings: Settings, signed: str) -> Path:
         raise FileUrlInvalid("文件链接已过期，请重新查询", "the file URL has expired; query the table again")
     if session.execute(_BY_ID, {"profile_id": claims["p"], "now": utcnow()}).first() is None:
         raise FileUrlInvalid("共享凭证已失效", "the sharing profile is no longer valid")
-    path = settings.data_dir / "sharing-cache" / Path(claims["f"]).name
+    path = _cache_dir(settings) / Path(claims["f"]).name
     if not path.is_file():
         raise NotFound("文件已失效，请重新查询", "the file is gone; query the table again", code="file_gone")
     return path
