@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
 
 from shujiao.deps import CurrentActor, PathId, SessionDep, SettingsDep, StorageDep, bearer_token
@@ -32,19 +33,22 @@ def protocol_error(status: int, code: str, message: str) -> JSONResponse:
                          "message": f"{message} [{code}]"}, status_code=status, headers=headers)
 
 
-async def _app_handler_sees(request: Request, error: DomainError) -> None:
-    """Run the app's handler registered for this kind of refusal, if there is one more specific than
-    the generic DomainError handler (the usage domain logs denials in one); its response is
-    replaced by the protocol's error body."""
+def _app_handler_for(request: Request, error: DomainError) -> Callable[..., Any] | None:
+    """The app's handler registered for this kind of refusal, if one is more specific than the
+    generic DomainError handler (the usage domain logs denials in one)."""
     for kind in type(error).__mro__:
         if kind in (DomainError, Exception):
-            return
+            return None
         handler = request.app.exception_handlers.get(kind)
         if handler is not None:
-            result = handler(request, error)
-            if inspect.isawaitable(result):
-                await result
-            return
+            return handler
+    return None
+
+
+async def _run_handler(handler: Callable[..., Any], request: Request, error: DomainError) -> None:
+    result = handler(request, error)
+    if inspect.isawaitable(result):
+        await result
 
 
 class ProtocolRoute(APIRoute):
@@ -57,10 +61,16 @@ class ProtocolRoute(APIRoute):
             try:
                 return await handler(request)
             except DomainError as error:
-                await _app_handler_sees(request, error)
                 # A refused contract (a refunded order is a 409 elsewhere) is a 403 in the protocol.
                 status = 403 if error.status_code == 409 else error.status_code
-                return protocol_error(status, error.code, error.message)
+                response = protocol_error(status, error.code, error.message)
+                refusal_handler = _app_handler_for(request, error)
+                if refusal_handler is not None:
+                    # After the response, when the request's transaction is over (a handler that
+                    # writes, like the usage denial log, would otherwise wait on its lock); the
+                    # handler's own response is dropped for the protocol's body.
+                    response.background = BackgroundTask(_run_handler, refusal_handler, request, error)
+                return response
             except RequestValidationError as error:
                 return protocol_error(400, "invalid_input", "; ".join(str(e.get("msg")) for e in error.errors()[:3]))
 
