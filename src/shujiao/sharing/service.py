@@ -232,23 +232,19 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
     then served from the sharing cache.
 
     This is the one place the buyer's copy is produced: the per-buyer fingerprint (数据指纹) plugs in
-    at ``_for_buyer`` below, and every copy (all of a contract's Delta Sharing reads) comes from here.
+    at :func:`_buyer_table`, and every copy (all of a contract's Delta Sharing reads) comes from here.
 
     Cache choice: the converted Parquet is kept in plaintext under ``<data_dir>/sharing-cache``
     (directory mode 0700), so the file endpoint is a plain ranged ``FileResponse`` — what makes the
     official client's read as fast as a local one. The vault copy stays the only encrypted original;
-    the cache is derived data, safe to delete at any time (the next query rebuilds it)."""
+    the cache is derived data, safe to delete at any time (the next query rebuilds it;
+    ``shujiao sharing prune-cache`` deletes the copies no live contract may read)."""
     dataset = catalog.dataset_for_delivery(session, dataset_id=grant.dataset_id)
     path = _cache_path(settings, grant, dataset.sha256)
     if not path.is_file():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        chunks = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
         with tempfile.TemporaryDirectory(dir=path.parent) as work:
-            plaintext = Path(work) / f"plain.{dataset.file_format}"
-            with open(plaintext, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-            table = _for_buyer(protocol.shareable(_read_plaintext(plaintext, dataset.file_format)), grant)
+            table = protocol.shareable(_buyer_table(session, settings, storage, grant, dataset, Path(work)))
             converted = Path(work) / "copy.parquet"
             pq.write_table(table, converted, compression="snappy")
             os.replace(converted, path)  # atomic: another process building the same copy is harmless
@@ -257,9 +253,17 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
                      schema=metadata.schema.to_arrow_schema())
 
 
-def _for_buyer(table: pa.Table, grant: Grant) -> pa.Table:
-    """Hook for the per-buyer fingerprint (fingerprint domain); today the copy is the data as sold."""
-    return table
+def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant, dataset: Any,
+                 work: Path) -> pa.Table:
+    """The table this contract's buyer gets. Today the data as sold, decrypted through the vault like
+    a file download. The per-buyer fingerprint replaces this body with
+    ``fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id).table``
+    (and the cache name in :func:`_cache_path` should then also name the fingerprint policy)."""
+    plaintext = work / f"plain.{dataset.file_format}"
+    with open(plaintext, "wb") as out:
+        for chunk in catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset):
+            out.write(chunk)
+    return _read_plaintext(plaintext, dataset.file_format)
 
 
 # --- pre-signed file URLs ---------------------------------------------------------------------
