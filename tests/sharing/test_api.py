@@ -165,6 +165,17 @@ def test_file_urls_are_signed_short_lived_and_die_with_their_token(client, world
     _protocol_error(client.get(f"/delta-sharing{path}"), 403)
 
 
+def test_a_revocation_stops_a_file_url_at_once(client, world, tmp_path):
+    _, document = _profile(client, world["market"].buyer, world["order_id"], tmp_path)
+    bearer = {"Authorization": f"Bearer {document['bearerToken']}"}
+    table = f"/delta-sharing/shares/contract-{world['order_id']}/schemas/default/tables/product-{world['product_id']}"
+    url = json.loads(client.post(f"{table}/query", json={}, headers=bearer).text.splitlines()[2])["file"]["url"]
+    path = "/delta-sharing" + url.split("/delta-sharing", 1)[1]
+    assert client.get(path, headers={"Range": "bytes=0-3"}).status_code == 206
+    client.post(f"/api/v1/orders/{world['order_id']}/refund", json={"reason": "撤销"}, headers=world["market"].op)
+    _protocol_error(client.get(path, headers={"Range": "bytes=4-7"}), 403)
+
+
 def test_the_profile_needs_a_bearer_token_not_the_page_cookie(client, world):
     url = f"/api/v1/contracts/{world['order_id']}/delta-sharing-profile"
     assert_error(client.get(url), 401)

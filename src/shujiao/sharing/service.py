@@ -278,15 +278,18 @@ def file_url_token(settings: Settings, access: Access, copy: BuyerCopy) -> tuple
 
 @query
 def signed_file(session: Session, *, settings: Settings, signed: str) -> Path:
-    """The cached copy a pre-signed URL names, while the URL is unexpired and its profile is live
-    (rotating the token also kills the file URLs handed out under it)."""
+    """The cached copy a pre-signed URL names, while the URL is unexpired, its profile is live
+    (rotating the token also kills the file URLs handed out under it) and its contract may still be
+    read: a revocation stops a read in progress at its next range request, not at the URL's expiry."""
     claims = protocol.verified(settings.secret_key, signed)
     if claims is None:
         raise FileUrlInvalid("文件链接无效", "invalid file URL")
     if claims["e"] <= utcnow().timestamp():
         raise FileUrlInvalid("文件链接已过期，请重新查询", "the file URL has expired; query the table again")
-    if session.execute(_BY_ID, {"profile_id": claims["p"], "now": utcnow()}).first() is None:
+    row = session.execute(_BY_ID, {"profile_id": claims["p"], "now": utcnow()}).first()
+    if row is None:
         raise FileUrlInvalid("共享凭证已失效", "the sharing profile is no longer valid")
+    usage.authorize_use(session, _actor(row), order_id=row.order_id, action="read", count=CHECK_ONLY)
     path = _cache_dir(settings) / Path(claims["f"]).name
     if not path.is_file():
         raise NotFound("文件已失效，请重新查询", "the file is gone; query the table again", code="file_gone")
