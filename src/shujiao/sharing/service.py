@@ -256,9 +256,19 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
 def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant, dataset: Any,
                  work: Path) -> pa.Table:
     """The table this contract's buyer gets. Today the data as sold, decrypted through the vault like
-    a file download. The per-buyer fingerprint replaces this body with
-    ``fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id).table``
-    (and the cache name in :func:`_cache_path` should then also name the fingerprint policy)."""
+    a file download. The per-buyer fingerprint replaces this body with (tried on a trial merge of the
+    sharing, usage and fingerprint branches: tests/sharing pass)::
+
+        made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id)
+        if made.file_format != "csv":
+            return made.table
+        # The fingerprint reads a CSV as text; typed again the way the catalog read the original.
+        marked = work / "marked.csv"
+        fingerprint_scheme.write_table(made.table, "csv", str(marked))
+        return _read_plaintext(marked, "csv")
+
+    (and the cache name in :func:`_cache_path` should then also name the fingerprint policy, so a
+    policy changed after a copy was cached makes a new one)."""
     plaintext = work / f"plain.{dataset.file_format}"
     with open(plaintext, "wb") as out:
         for chunk in catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset):
