@@ -41,6 +41,9 @@ def test_no_input_makes_a_server_error(app, seeded, session_factory):
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
             content_type = (response.headers.get("content-type") or [""])[0]
             if response.status_code >= 400 and content_type.startswith("application/json"):
+                if case.formatted_path.startswith("/delta-sharing/"):  # the protocol's own error body
+                    assert case.method == "HEAD" or set(response.json()) == {"errorCode", "message"}
+                    return
                 error = response.json()["error"]
                 assert error["code"] and error["message"]
 

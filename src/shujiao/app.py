@@ -19,6 +19,7 @@ from shujiao.config import Settings
 from shujiao.crypto.api import router as crypto_api
 from shujiao.db import make_engine, make_session_factory, unit_of_work, utcnow
 from shujiao.delivery.api import router as delivery_api
+from shujiao.fingerprint.api import router as fingerprint_api
 from shujiao.gateway.api import router as gateway_api
 from shujiao.gateway.asgi import Gateway
 from shujiao.ledger.api import router as ledger_api
@@ -29,8 +30,9 @@ from shujiao.quality import jobs as quality_jobs
 from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
+from shujiao.sharing.api import profiles as sharing_profiles_api
+from shujiao.sharing.api import router as sharing_api
 from shujiao.errors import DomainError
-from shujiao.fingerprint.api import router as fingerprint_api
 from shujiao.tlog import service as tlog
 from shujiao.tlog.api import router as tlog_api
 from shujiao.usage import api as usage_api
@@ -56,7 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
-                   quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api):
+                   quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api,
+                   sharing_api, sharing_profiles_api):
         app.include_router(router)
     app.include_router(usage_api.router)
     # The API gateway is a lean ASGI app of its own (no per-call dependency injection).

@@ -17,6 +17,7 @@ from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
 from shujiao.quality.cli import quality_app
 from shujiao.registry.cli import cert_app
+from shujiao.sharing.cli import sharing_app
 from shujiao.tlog.cli import log_app
 from shujiao.valuation.cli import valuation_app
 
@@ -36,6 +37,7 @@ app.add_typer(valuation_app, name="valuation")
 app.add_typer(fingerprint_app, name="fingerprint")
 app.add_typer(accounting_app, name="accounting")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(sharing_app, name="sharing")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

@@ -88,6 +88,8 @@ class FingerprintSettings(BaseModel):
     # Detection names a buyer only when an innocent copy would match as well with a probability
     # (Bonferroni-corrected over the product's buyers) below this.
     threshold: float = Field(1e-6, gt=0, lt=1)
+
+
 class GatewaySettings(BaseModel):
     """The API gateway (API 网关): how long it trusts what it cached, and how it shares quota and rate
     state with the other gateway processes through the database."""
@@ -112,6 +114,17 @@ class GatewaySettings(BaseModel):
     max_connections: int = Field(256, ge=1)
 
 
+class SharingSettings(BaseModel):
+    """Delta Sharing server (数据共享协议)."""
+
+    # A profile's bearer token expires when its contract ends; for a contract without an end, after this.
+    profile_ttl_days: int = Field(90, ge=1, le=3660)
+    # Pre-signed file URLs handed out by a table query live this long.
+    file_url_ttl_seconds: int = Field(900, ge=10, le=86_400)
+    # The endpoint written into profile files; empty: the address the buyer reached the API at.
+    public_base_url: str = Field("", pattern=r"^$|^https?://\S+[^/]$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -133,6 +146,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = QualitySettings()
     fingerprint: FingerprintSettings = FingerprintSettings()
     gateway: GatewaySettings = GatewaySettings()
+    sharing: SharingSettings = SharingSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

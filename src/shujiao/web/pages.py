@@ -24,6 +24,7 @@ from shujiao.members import service as members
 from shujiao.members.pages import router as members_pages
 from shujiao.quality.pages import router as quality_pages
 from shujiao.registry.pages import router as registry_pages
+from shujiao.sharing.pages import router as sharing_pages
 from shujiao.usage.pages import router as usage_pages
 from shujiao.valuation.pages import router as valuation_pages
 from shujiao.web import security
@@ -80,6 +81,7 @@ def install(app: FastAPI) -> None:
     app.include_router(site)
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages,
-                   quality_pages, valuation_pages, accounting_pages, fingerprint_pages, gateway_pages):
+                   quality_pages, valuation_pages, accounting_pages, fingerprint_pages, gateway_pages,
+                   sharing_pages):
         app.include_router(router)
     app.include_router(usage_pages)
