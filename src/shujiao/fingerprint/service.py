@@ -178,6 +178,20 @@ def product_policy(session: Session, *, product: Product, dataset: Dataset, sett
 
 
 @query
+def policy_tag(session: Session, *, settings: Settings, product_id: int) -> str:
+    """A short tag of the policy new copies of the product are made under ("none" when unmarked), so
+    a cache of buyer copies (Delta Sharing) makes a new copy when the provider changes the policy."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise not_found("产品", "product")
+    dataset = catalog.dataset_for_delivery(session, dataset_id=product.dataset_id)
+    policy = product_policy(session, product=product, dataset=dataset, settings=settings)
+    if policy is None:
+        return "none"
+    return hashlib.sha256(json.dumps(policy.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@query
 def buyer_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int) -> BuyerCopy:
     """The fingerprinted table of the order's buyer. The caller has already authorized the use
     (``usage.authorize_use``); the Delta Sharing server serves the same table."""

@@ -30,9 +30,11 @@ from shujiao.commands import Actor, authorize, command, query, require_member, r
 from shujiao.config import Settings
 from shujiao.db import utcnow
 from shujiao.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from shujiao.fingerprint import scheme as fingerprint_scheme
+from shujiao.fingerprint import service as fingerprint
 from shujiao.members.models import Member, MemberUser
-from shujiao.sharing import protocol
 from shujiao.market import service as market
+from shujiao.sharing import protocol
 from shujiao.sharing.models import SharingProfile, SharingRead
 from shujiao.usage import service as usage
 from shujiao.usage.service import Grant
@@ -176,8 +178,8 @@ def _cache_dir(settings: Settings) -> Path:
     return settings.data_dir / "sharing-cache"
 
 
-def _cache_path(settings: Settings, grant: Grant, dataset_sha256: str) -> Path:
-    return _cache_dir(settings) / f"order-{grant.order_id}-{dataset_sha256[:32]}.parquet"
+def _cache_path(settings: Settings, grant: Grant, dataset_sha256: str, policy_tag: str) -> Path:
+    return _cache_dir(settings) / f"order-{grant.order_id}-{dataset_sha256[:32]}-{policy_tag}.parquet"
 
 
 def _order_of(cached: Path) -> int:
@@ -240,11 +242,12 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
     the cache is derived data, safe to delete at any time (the next query rebuilds it;
     ``shujiao sharing prune-cache`` deletes the copies no live contract may read)."""
     dataset = catalog.dataset_for_delivery(session, dataset_id=grant.dataset_id)
-    path = _cache_path(settings, grant, dataset.sha256)
+    path = _cache_path(settings, grant, dataset.sha256,
+                       fingerprint.policy_tag(session, settings=settings, product_id=grant.product_id))
     if not path.is_file():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=path.parent) as work:
-            table = protocol.shareable(_buyer_table(session, settings, storage, grant, dataset, Path(work)))
+            table = protocol.shareable(_buyer_table(session, settings, storage, grant, Path(work)))
             converted = Path(work) / "copy.parquet"
             pq.write_table(table, converted, compression="snappy")
             os.replace(converted, path)  # atomic: another process building the same copy is harmless
@@ -253,27 +256,17 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
                      schema=metadata.schema.to_arrow_schema())
 
 
-def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant, dataset: Any,
+def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant,
                  work: Path) -> pa.Table:
-    """The table this contract's buyer gets. Today the data as sold, decrypted through the vault like
-    a file download. The per-buyer fingerprint replaces this body with (tried on a trial merge of the
-    sharing, usage and fingerprint branches: tests/sharing pass)::
-
-        made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id)
-        if made.file_format != "csv":
-            return made.table
-        # The fingerprint reads a CSV as text; typed again the way the catalog read the original.
-        marked = work / "marked.csv"
-        fingerprint_scheme.write_table(made.table, "csv", str(marked))
-        return _read_plaintext(marked, "csv")
-
-    (and the cache name in :func:`_cache_path` should then also name the fingerprint policy, so a
-    policy changed after a copy was cached makes a new one)."""
-    plaintext = work / f"plain.{dataset.file_format}"
-    with open(plaintext, "wb") as out:
-        for chunk in catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset):
-            out.write(chunk)
-    return _read_plaintext(plaintext, dataset.file_format)
+    """The table this contract's buyer gets: the buyer's fingerprinted copy (数据指纹), the same one a
+    file download serves, decrypted through the vault."""
+    made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id)
+    if made.file_format != "csv":
+        return made.table
+    # The fingerprint reads a CSV as text; typed again the way the catalog read the original.
+    marked = work / "marked.csv"
+    fingerprint_scheme.write_table(made.table, "csv", str(marked))
+    return _read_plaintext(marked, "csv")
 
 
 # --- pre-signed file URLs ---------------------------------------------------------------------
