@@ -97,9 +97,7 @@ def make_world(settings, content: bytes) -> tuple[int, object]:  # type: ignore[
         dataset = catalog.add_dataset(session, provider.actor, settings=settings, storage=storage,
                                       resource_id=resource.id, filename="credit.parquet",
                                       stream=io.BytesIO(content), max_bytes=len(content) + 1)
-        # Where products carry offers (the usage domain), this one offers Delta Sharing.
-        offer = ({"offer": {"terms": {"delivery_modes": ["file", "delta_sharing"]}}}
-                 if "offer" in ProductCreate.model_fields else {})
+        offer = {"offer": {"terms": {"delivery_modes": ["file", "delta_sharing"]}}}
         product = listing.create_product(session, provider.actor, data=ProductCreate.model_validate(dict(
             resource_id=resource.id, dataset_id=dataset.id, title="企业信用评分数据（大）",
             description="bench", price_fen=100_00, **offer)))

@@ -4,9 +4,11 @@ copies served by the file download, detection over the API and the CLI, and tena
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +16,7 @@ from shujiao.cli import app as cli
 from shujiao.db import unit_of_work
 from shujiao.fingerprint import scheme
 from shujiao.market import service as market
+from shujiao.usage.offer import Offer, UsageTerms
 from tests.api import assert_error, headers_of
 from tests.factories import make_listed_product, make_member, make_operator
 from tests.test_cli import cli_env  # noqa: F401  (the CLI's environment fixture)
@@ -38,7 +41,8 @@ def world(client, session_factory, settings, storage):  # type: ignore[no-untype
     operator = make_operator(session_factory)
     provider = make_member(session_factory, operator)
     product_id = make_listed_product(session_factory, storage, provider, operator, settings=settings,
-                                     content=_content(), price_fen=1_00)
+                                     content=_content(), price_fen=1_00,
+                                     offer=Offer(terms=UsageTerms(delivery_modes=["file", "delta_sharing"])))
     buyers, orders = [], []
     for _ in range(20):
         buyer = make_member(session_factory, operator, kind="buyer", deposit_fen=10_00)
@@ -184,3 +188,25 @@ def test_cli_detect_names_the_buyer_or_nobody(client, world, cli_env, tmp_path):
     leaked.write_bytes(_content())
     result = CliRunner().invoke(cli, ["fingerprint", "detect", str(leaked), "--product", str(product_id)])
     assert result.exit_code == 2 and "none" in result.output
+
+
+def test_a_copy_read_over_delta_sharing_names_its_buyer(client, world):
+    """Delta Sharing serves the same fingerprinted copy as a file download (typed as Parquet)."""
+    product_id, provider = world["product_id"], world["provider"]
+    assert client.put(f"/api/v1/fingerprint/products/{product_id}/policy", headers=provider, json=ALTER).status_code == 200
+    guilty_index = 7
+    guilty, buyer = world["orders"][guilty_index], headers_of(client, world["buyers"][guilty_index])
+    profile = client.get(f"/api/v1/contracts/{guilty}/delta-sharing-profile", headers=buyer)
+    assert profile.status_code == 200, profile.text
+    bearer = {"Authorization": f"Bearer {profile.json()['bearerToken']}"}
+    table = f"/delta-sharing/shares/contract-{guilty}/schemas/default/tables/product-{product_id}"
+    lines = [json.loads(line) for line in client.post(f"{table}/query", json={}, headers=bearer).text.splitlines()]
+    shared = pq.read_table(io.BytesIO(client.get("/delta-sharing" + lines[2]["file"]["url"].split("/delta-sharing", 1)[1]).content))
+    original = scheme.read_table(_content(), "csv")
+    assert shared.num_rows == original.num_rows and shared.column("金额") != original.column("金额").cast(pa.float64())
+    kept = np.random.default_rng(3).permutation(shared.num_rows)[: int(shared.num_rows * 0.3)]
+    leak = io.BytesIO()
+    pq.write_table(shared.take(pa.array(kept)), leak)
+    found = _detect(client, provider, product_id, leak.getvalue(), "leaked.parquet")
+    assert found.status_code == 200, found.text
+    assert found.json()["named_order_id"] == guilty and found.json()["significance"] < 1e-6

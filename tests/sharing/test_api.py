@@ -15,7 +15,6 @@ from sqlalchemy import update
 
 from shujiao.db import unit_of_work, utcnow
 from shujiao.errors import Conflict
-from shujiao.listing.schemas import ProductCreate
 from shujiao.sharing.models import SharingProfile
 from shujiao.usage import service as usage
 from tests.api import assert_error, headers_of, list_product, market_with_one_product
@@ -23,9 +22,8 @@ from tests.factories import CSV_BYTES, make_member
 from tests.web.conftest import Pages, live_server, pages  # noqa: F401 — the fixtures
 
 
-# Products offer Delta Sharing as a delivery mode where offers exist (the usage domain).
-SHARING_OFFER = ({"terms": {"delivery_modes": ["file", "delta_sharing"]}}
-                 if "offer" in ProductCreate.model_fields else None)
+# Products offer Delta Sharing as a delivery mode (the usage domain's offer).
+SHARING_OFFER = {"terms": {"delivery_modes": ["file", "delta_sharing"]}}
 
 
 @pytest.fixture

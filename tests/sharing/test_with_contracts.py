@@ -1,20 +1,19 @@
 """Delta Sharing under real contracts (the usage domain): a refusal over the protocol is the
-protocol's 403 and is logged as a denial. Skipped until the usage domain is merged."""
+protocol's 403 and is logged as a denial."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from shujiao.db import unit_of_work
+from shujiao.usage.models import Denial
 from tests.api import assert_error, market_with_one_product
 
-usage_models = pytest.importorskip("shujiao.usage.models")
 
 
 def _denials(session_factory):  # type: ignore[no-untyped-def]
     with unit_of_work(session_factory) as session:
-        return [(d.action, d.rule) for d in session.scalars(select(usage_models.Denial))]
+        return [(d.action, d.rule) for d in session.scalars(select(Denial))]
 
 
 def test_a_product_without_delta_sharing_gets_no_profile_and_the_refusal_is_logged(client, session_factory):
