@@ -32,6 +32,7 @@ from shujiao.quality.schemas import CommissionCreate, SignatureCreate
 from shujiao.market import service as market
 from shujiao.registry import service as registry
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Answer, Counterparty, PledgeRequest
+from shujiao.usage.offer import Offer, UsageTerms
 from shujiao.valuation import service as valuation
 from shujiao.valuation.schemas import ComparableInput, MarketInputs, ReportCreate
 
@@ -143,7 +144,8 @@ def load_demo(settings: Settings) -> None:
                 stream=io.BytesIO((Path(tmp) / filename).read_bytes()),
                 max_bytes=settings.catalog.max_upload_bytes)
             product = listing.create_product(session, seller, data=ProductCreate(
-                resource_id=resource.id, dataset_id=dataset.id, title=title, description=text, price_fen=price))
+                resource_id=resource.id, dataset_id=dataset.id, title=title, description=text, price_fen=price,
+                offer=DEMO_OFFER))
             listing.submit_product(session, seller, product_id=product.id)
             listing.review_product(session, operator, product_id=product.id, review=Review(
                 decision="approve", reason="演示数据，合规检查通过",
@@ -172,6 +174,12 @@ def load_demo(settings: Settings) -> None:
         _market_valuation(session)
     typer.echo("demo data loaded")
     _print_logins()
+
+
+# Every demo product is downloadable and readable over Delta Sharing for a year, for the listed
+# purposes, with attribution and deletion at the end (shown in Chinese on the order page).
+DEMO_OFFER = Offer(terms=UsageTerms(delivery_modes=["file", "delta_sharing"], term_days=365, max_downloads=20,
+                                    purposes=["research", "risk_control", "credit_assessment", "internal_analysis"]))
 
 
 def _register(session: Session, settings: Settings, operator: Actor, seller: Actor, dataset_id: int, title: str, *,
