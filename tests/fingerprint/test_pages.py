@@ -45,3 +45,15 @@ def test_provider_saves_a_policy_and_checks_a_file(pages, other_pages, world):  
     assert other_pages.get(page).status_code == 404
     assert other_pages.submit("/", f"{page}/policy", {"mode": "no_alteration", "key_columns": "客户编号"}
                               ).status_code == 404
+
+
+def test_the_product_page_tells_buyers_how_their_copy_differs(pages, world):  # noqa: F811
+    product_page = f"/products/{world['product_id']}"
+    notice = pages.get(product_page).text
+    assert "fingerprint-notice" in notice and "约 5% 的记录按密钥省略" in notice  # the default, 2,000 rows
+    policy = f"/dashboard/fingerprint/products/{world['product_id']}"
+    pages.login(world["provider"].username, world["provider"].password)
+    assert pages.submit(policy, f"{policy}/policy", {"mode": "alter_values", "key_columns": "客户编号",
+                                                     "columns": "金额 2 0.01", "gamma": "10"}).status_code == 303
+    notice = pages.get(product_page).text
+    assert "金额 ±0.01" in notice and "记录数与其他数值不变" in notice and "按密钥省略" not in notice

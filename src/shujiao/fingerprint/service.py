@@ -177,18 +177,43 @@ def product_policy(session: Session, *, product: Product, dataset: Dataset, sett
     return _default(dataset) if dataset.row_count >= settings.fingerprint.default_min_rows else None
 
 
-@query
-def policy_tag(session: Session, *, settings: Settings, product_id: int) -> str:
-    """A short tag of the policy new copies of the product are made under ("none" when unmarked), so
-    a cache of buyer copies (Delta Sharing) makes a new copy when the provider changes the policy."""
+def _policy_of_product(session: Session, settings: Settings, product_id: int) -> scheme.Policy | None:
     product = session.get(Product, product_id)
     if product is None:
         raise not_found("产品", "product")
     dataset = catalog.dataset_for_delivery(session, dataset_id=product.dataset_id)
-    policy = product_policy(session, product=product, dataset=dataset, settings=settings)
+    return product_policy(session, product=product, dataset=dataset, settings=settings)
+
+
+@query
+def policy_tag(session: Session, *, settings: Settings, product_id: int) -> str:
+    """A short tag of the policy new copies of the product are made under ("none" when unmarked), so
+    a cache of buyer copies (Delta Sharing) makes a new copy when the provider changes the policy."""
+    policy = _policy_of_product(session, settings, product_id)
     if policy is None:
         return "none"
     return hashlib.sha256(json.dumps(policy.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@query
+def buyer_notice(session: Session, *, settings: Settings, product_id: int) -> tuple[str, str] | None:
+    """What a buyer is told, before buying, about how its copy will differ from the original (Chinese,
+    English); None when copies are served unmarked."""
+    policy = _policy_of_product(session, settings, product_id)
+    if policy is None:
+        return None
+    if policy.mode == "no_alteration":
+        share = 100 / (2 * policy.gamma)
+        return (f"每份买方副本带有数据指纹：约 {share:.0f}% 的记录按密钥省略（各买方不同），其余记录与数值不变。",
+                f"Each buyer's copy carries a data fingerprint: about {share:.0f}% of the records are left out "
+                "by key (different for each buyer); the other records and values are unchanged.")
+    changes = "、".join(f"{c.name} ±{c.max_abs_change}" for c in policy.columns)
+    changes_en = ", ".join(f"{c.name} ±{c.max_abs_change}" for c in policy.columns)
+    return (f"每份买方副本带有数据指纹：约 1/{policy.gamma} 的记录中一个数值的末位被调整，幅度不超过 {changes}；"
+            "记录数与其他数值不变。",
+            f"Each buyer's copy carries a data fingerprint: in about one record in {policy.gamma}, one value's "
+            f"last digits are changed by at most {changes_en}; the number of records and all other values are "
+            "unchanged.")
 
 
 @query

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from shujiao.catalog import service as catalog
 from shujiao.deps import PathId, SessionDep, SettingsDep
+from shujiao.fingerprint import service as fingerprint
 from shujiao.listing import service
 from shujiao.listing.schemas import CHECKLIST_ITEMS, Delisting, ProductCreate, ProductUpdate, Review
 from shujiao.members import service as members
@@ -35,7 +36,8 @@ def home(request: Request, session: SessionDep, actor: PageActor,
 
 
 @router.get("/products/{product_id}")
-def product_page(request: Request, session: SessionDep, actor: PageActor, product_id: PathId) -> Response:
+def product_page(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+                 product_id: PathId) -> Response:
     product = service.get_product(session, actor, product_id=product_id)
     offer = service.offer_of(product)
     return render(request, "listing/product.html", product=product, offer=offer, purposes=PURPOSES,
@@ -43,7 +45,8 @@ def product_page(request: Request, session: SessionDep, actor: PageActor, produc
                   disclosure=service.disclosure(session, product),
                   provider_name=members.member_names(session, {product.member_id}).get(product.member_id, ""),
                   reviews=service.reviews_of(session, actor, product_id=product.id),
-                  quality=quality.product_badge(session, product_id=product.id))
+                  quality=quality.product_badge(session, product_id=product.id),
+                  fingerprint_notice=fingerprint.buyer_notice(session, settings=settings, product_id=product.id))
 
 
 @router.get("/dashboard/products")
