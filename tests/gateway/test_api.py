@@ -6,11 +6,13 @@ import datetime as dt
 import io
 
 import pytest
+from sqlalchemy import select
 
 from shujiao.commands import SYSTEM
 from shujiao.db import unit_of_work
 from shujiao.gateway import service
 from shujiao.ledger import service as ledger
+from shujiao.usage.models import Denial
 from tests.api import assert_error
 from tests.gateway.conftest import PLAN
 from tests.gateway.upstream import SECRET
@@ -116,6 +118,19 @@ def test_keys_are_the_contracts_own(client, api):
         f"/api/v1/orders/{api['order_id']}/api-keys", headers=market.buyer).json()[0]
     assert_error(call(client, api), 401, "invalid_api_key")
     assert call(client, api, key=new["key"]).status_code == 200
+
+
+def test_a_revoked_contract_is_refused_at_the_gateway_and_the_refusal_logged(client, api, session_factory):
+    market = api["market"]
+    assert call(client, api).status_code == 200
+    revoked = client.post(f"/api/v1/contracts/{api['order_id']}/revoke", headers=market.op, json={"reason": "违约"})
+    assert revoked.status_code == 200, revoked.text
+    client.app.state.gateway._routes.clear()  # as the 2 s route cache would
+    assert_error(call(client, api), 403, "usage_denied")
+    assert_error(call(client, api), 403, "usage_denied")  # the cached refusal
+    with unit_of_work(session_factory) as session:
+        denials = session.execute(select(Denial.action, Denial.rule).where(Denial.order_id == api["order_id"])).all()
+    assert [tuple(d) for d in denials] == [("call", "revoked")]
 
 
 def test_a_large_answer_is_streamed_through_and_metered(client, api):

@@ -21,6 +21,8 @@ from shujiao.errors import DomainError, NotAuthenticated, PermissionDenied
 from shujiao.gateway import core
 from shujiao.gateway.models import ApiKey, Call, Period, RateWindow, Statement, Upstream
 from shujiao.usage import service as usage
+from shujiao.usage.api import log_refusal
+from shujiao.usage.errors import UsageDenied, UsageNotFound
 from shujiao.usage.offer import PricingPlan
 
 _period = Period.__table__
@@ -54,13 +56,17 @@ def invalid_key() -> NotAuthenticated:
 
 
 def resolve(factory: sessionmaker[Session], settings: Settings, *, key_hash: str, order_id: int) -> Route:
-    """The route for a key on a contract, or the refusal (a DomainError) to cache instead. Refusals
-    that authorize_use logs are committed with it."""
-    with unit_of_work(factory) as session:
-        try:
+    """The route for a key on a contract, or the refusal (a DomainError) to cache instead. A refusal
+    by the contract's usage policy is logged in a transaction of its own, as the app's handler does
+    for the other delivery points (once per resolution: the cached refusal answers the calls after)."""
+    try:
+        with unit_of_work(factory) as session:
             return _resolve(session, settings, key_hash=key_hash, order_id=order_id)
-        except DomainError as refusal:
-            return refusal  # type: ignore[return-value]
+    except (UsageDenied, UsageNotFound) as refusal:
+        log_refusal(factory, refusal)
+        return refusal  # type: ignore[return-value]
+    except DomainError as refusal:
+        return refusal  # type: ignore[return-value]
 
 
 def _resolve(session: Session, settings: Settings, *, key_hash: str, order_id: int) -> Route:
