@@ -71,15 +71,12 @@ def free_port() -> int:
 
 def make_world(settings, content: bytes) -> tuple[int, object]:  # type: ignore[no-untyped-def]
     """Provider, listed Parquet product, buyer with a paid order; returns (order id, buyer actor)."""
-    from shujiao.catalog import service as catalog
-    from shujiao.catalog.schemas import ResourceCreate
     from shujiao.catalog.storage import LocalFileStorage
     from shujiao.cli import alembic_config
     from shujiao.db import make_engine, make_session_factory, unit_of_work
-    from shujiao.listing import service as listing
-    from shujiao.listing.schemas import ProductCreate, Review
     from shujiao.market import service as market
-    from tests.factories import ALL_CHECKED, ensure_keys, make_member, make_operator
+    from shujiao.usage.offer import Offer, UsageTerms
+    from tests.factories import make_listed_product, make_member, make_operator
 
     from alembic import command
 
@@ -90,21 +87,10 @@ def make_world(settings, content: bytes) -> tuple[int, object]:  # type: ignore[
     operator = make_operator(factory)
     provider = make_member(factory, operator)
     buyer = make_member(factory, operator, kind="buyer", deposit_fen=10**9)
-    ensure_keys(factory, settings)
-    with unit_of_work(factory) as session:
-        resource = catalog.create_resource(session, provider.actor, data=ResourceCreate(
-            name="企业信用数据", description="bench", domain="信用", grade="general", sensitivity=2))
-        dataset = catalog.add_dataset(session, provider.actor, settings=settings, storage=storage,
-                                      resource_id=resource.id, filename="credit.parquet",
-                                      stream=io.BytesIO(content), max_bytes=len(content) + 1)
-        offer = {"offer": {"terms": {"delivery_modes": ["file", "delta_sharing"]}}}
-        product = listing.create_product(session, provider.actor, data=ProductCreate.model_validate(dict(
-            resource_id=resource.id, dataset_id=dataset.id, title="企业信用评分数据（大）",
-            description="bench", price_fen=100_00, **offer)))
-        listing.submit_product(session, provider.actor, product_id=product.id)
-        listing.review_product(session, operator.actor, product_id=product.id,
-                               review=Review(decision="approve", checklist=ALL_CHECKED, reason="合规"))
-        product_id = product.id
+    product_id = make_listed_product(
+        factory, storage, provider, operator, settings=settings, price_fen=100_00, title="企业信用评分数据（大）",
+        content=content, filename="credit.parquet",
+        offer=Offer(terms=UsageTerms(delivery_modes=["file", "delta_sharing"])))
     with unit_of_work(factory) as session:
         order = market.create_order(session, buyer.actor, product_id=product_id)
         market.pay_order(session, buyer.actor, order_id=order.id)

@@ -102,15 +102,17 @@ def make_dataset(factory, storage, provider: MemberHandle, *, grade: str = "gene
             sensitivity=2 if grade == "general" else None))
         dataset = catalog.add_dataset(session, provider.actor, settings=settings, storage=storage,
                                       resource_id=resource.id,
-                                      filename=filename, stream=io.BytesIO(content), max_bytes=10**7)
+                                      filename=filename, stream=io.BytesIO(content),
+                                      max_bytes=max(10**7, len(content) + 1))
         return resource.id, dataset.id
 
 
 def make_listed_product(factory, storage, provider: MemberHandle, operator: MemberHandle, *,
                         settings: Settings, price_fen: int = 100_00,
-                        title: str = "企业信用评分数据", content: bytes = CSV_BYTES,
+                        title: str = "企业信用评分数据", content: bytes = CSV_BYTES, filename: str = "data.csv",
                         offer: Offer | None = None) -> int:  # type: ignore[no-untyped-def]
-    resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings, content=content)
+    resource_id, dataset_id = make_dataset(factory, storage, provider, settings=settings, content=content,
+                                           filename=filename)
     with unit_of_work(factory) as session:
         product = listing.create_product(session, provider.actor, data=ProductCreate(
             resource_id=resource_id, dataset_id=dataset_id, title=title,
