@@ -60,9 +60,10 @@ def upload(client: TestClient, headers: dict[str, str], resource_id: int, conten
 def list_product(client: TestClient, provider: dict[str, str], operator: dict[str, str], *,
                  price_fen: int = 100_00, title: str = "企业信用评分数据",
                  description: str = "贵州企业公共信用综合评分", domain: str = "信用",
-                 offer: dict[str, Any] | None = None) -> int:
+                 offer: dict[str, Any] | None = None, content: bytes = CSV_BYTES,
+                 filename: str = "data.csv") -> int:
     resource_id = create_resource(client, provider, domain=domain)
-    dataset_id = upload(client, provider, resource_id).json()["id"]
+    dataset_id = upload(client, provider, resource_id, content, filename).json()["id"]
     product = client.post("/api/v1/products", json={
         "resource_id": resource_id, "dataset_id": dataset_id, "title": title,
         "description": description, "price_fen": price_fen, **({"offer": offer} if offer else {})}, headers=provider)

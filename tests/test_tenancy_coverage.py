@@ -14,6 +14,7 @@ from tests.gateway.test_api import FOREIGN as GATEWAY
 from tests.quality.test_api import FOREIGN_REQUESTS as QUALITY
 from tests.quality.test_jobs import FOREIGN_JOB_REQUESTS as QUALITY_JOBS
 from tests.registry.test_api import FOREIGN_CERTIFICATE_ACTIONS as REGISTRY
+from tests.sandbox.test_api import FOREIGN as SANDBOX
 from tests.sharing.test_api import FOREIGN_SHARING as SHARING
 from tests.test_tenancy import FOREIGN_REQUESTS as CORE
 from tests.test_tenancy import FOREIGN_UPLOADS as UPLOADS
@@ -36,6 +37,7 @@ NOT_PRIVATE = {
     ("GET", "/api/v1/certificates/{}"): "public verification of certificates (/verify)",
     ("GET", "/api/v1/certificates/{}/bundle"): "public verification of certificates (offline bundle)",
     ("GET", "/api/v1/certificates/{}/pdf"): "public verification of certificates (PDF)",
+    ("GET", "/api/v1/products/{}/sandbox-policy"): "a listed product's sandbox output policy is public, like the product (unlisted: 404)",
     ("GET", "/api/v1/quality/products/{}"): "what a listed product's page shows (summary only; tested in tests/quality/test_api.py)",
     ("GET", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
     ("HEAD", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
@@ -51,7 +53,7 @@ def test_every_route_with_an_id_is_walled_off_or_said_to_be_public(tmp_path):
     routes = {(method.upper(), shape(path)) for path, operations in paths.items() if "{" in path
               for method in operations}
     lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE, GATEWAY,
-             SHARING]
+             SHARING, SANDBOX]
     tested = {(method, shape(path)) for requests in lists for method, path, _ in requests}
     tested.add(("GET", "/api/v1/downloads/{}"))  # CORE's "{link}"
     assert sorted(routes - tested - NOT_PRIVATE.keys()) == []

@@ -14,6 +14,7 @@ from shujiao.market import models as market_models  # noqa: F401
 from shujiao.members import models as member_models  # noqa: F401
 from shujiao.quality import models as quality_models  # noqa: F401
 from shujiao.registry import models as registry_models  # noqa: F401
+from shujiao.sandbox import models as sandbox_models  # noqa: F401
 from shujiao.sharing import models as sharing_models  # noqa: F401
 from shujiao.tlog import models as tlog_models  # noqa: F401
 from shujiao.usage import models as usage_models  # noqa: F401

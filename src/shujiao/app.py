@@ -30,6 +30,8 @@ from shujiao.quality import jobs as quality_jobs
 from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
 from shujiao.registry.api import router as registry_api
+from shujiao.sandbox import jobs as sandbox_jobs
+from shujiao.sandbox.api import router as sandbox_api
 from shujiao.sharing.api import profiles as sharing_profiles_api
 from shujiao.sharing.api import router as sharing_api
 from shujiao.errors import DomainError
@@ -59,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
                    quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api,
-                   sharing_api, sharing_profiles_api):
+                   sharing_api, sharing_profiles_api, sandbox_api):
         app.include_router(router)
     app.include_router(usage_api.router)
     # The API gateway is a lean ASGI app of its own (no per-call dependency injection).
@@ -85,6 +87,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.quality.worker_interval_seconds:
         loops.append(asyncio.create_task(_every(settings.quality.worker_interval_seconds, _run_quality_evaluations,
                                                 app, "quality evaluations not run")))
+    if settings.sandbox.worker_interval_seconds:
+        loops.append(asyncio.create_task(_every(settings.sandbox.worker_interval_seconds, _run_sandbox_jobs,
+                                                app, "sandbox jobs not run")))
     try:
         yield
     finally:
@@ -128,6 +133,15 @@ QUALITY_JOBS_PER_TURN = 1
 def _run_quality_evaluations(app: FastAPI) -> None:
     quality_jobs.run_pending(app.state.session_factory, app.state.settings, app.state.storage,
                              limit=QUALITY_JOBS_PER_TURN)
+
+
+# Like the quality worker: one sandbox job (or PSI run) a turn per server process.
+SANDBOX_JOBS_PER_TURN = 1
+
+
+def _run_sandbox_jobs(app: FastAPI) -> None:
+    sandbox_jobs.run_pending(app.state.session_factory, app.state.settings, app.state.storage,
+                             limit=SANDBOX_JOBS_PER_TURN)
 
 
 def app_from_environment() -> FastAPI:

@@ -125,6 +125,22 @@ class SharingSettings(BaseModel):
     public_base_url: str = Field("", pattern=r"^$|^https?://\S+[^/]$")
 
 
+class SandboxSettings(BaseModel):
+    """The data sandbox (数据沙箱): its job worker and the limits of one query."""
+
+    # Each server process looks for queued sandbox jobs and PSI runs this often; 0 runs no worker in
+    # the server (run `shujiao sandbox work` instead).
+    worker_interval_seconds: int = Field(2, ge=0)
+    # One query's engine limits (the policy's time limit applies as well, the lower of the two).
+    memory_limit_mb: int = Field(4096, ge=64)
+    threads: int = Field(2, ge=1, le=256)
+    time_limit_seconds: int = Field(600, ge=1)
+    stale_after_minutes: int = Field(30, ge=1)
+    max_attempts: int = Field(3, ge=1, le=10)
+    # A PSI request carries at most this many of the buyer's IDs.
+    psi_max_ids: int = Field(2_000_000, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -147,6 +163,7 @@ class Settings(BaseSettings):
     fingerprint: FingerprintSettings = FingerprintSettings()
     gateway: GatewaySettings = GatewaySettings()
     sharing: SharingSettings = SharingSettings()
+    sandbox: SandboxSettings = SandboxSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -26,7 +26,8 @@ CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 XSD = "http://www.w3.org/2001/XMLSchema#"  # full IRIs: the value types need no prefix from the context
 PROFILE = "urn:shujiao:odrl-profile:1"
 MODE_LABELS = {"file": ("文件下载", "file download"), "api": ("API 接口调用", "API calls"),
-               "delta_sharing": ("Delta Sharing 共享读取", "Delta Sharing reads")}
+               "delta_sharing": ("Delta Sharing 共享读取", "Delta Sharing reads"),
+               "sandbox": ("数据沙箱（可用不可见）", "data sandbox (compute to data)")}
 PLAN_LABELS = {"one_off": "一次性买断", "subscription": "按期订阅", "per_call": "按次计费", "tiered": "阶梯计费"}
 
 

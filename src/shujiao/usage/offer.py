@@ -1,7 +1,7 @@
 """The offer a provider makes with a product: a pricing plan and usage terms.
 
 These models are the shared vocabulary of the delivery points (file download, API gateway, Delta
-Sharing); the ODRL rendering of them lives in :mod:`shujiao.usage.odrl`. Money is integer fen."""
+Sharing, the data sandbox); the ODRL rendering of them lives in :mod:`shujiao.usage.odrl`. Money is integer fen."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ PURPOSES: dict[str, tuple[str, str]] = {
 }
 Purpose = Literal["research", "risk_control", "credit_assessment", "marketing", "product_development",
                   "model_training", "public_service", "internal_analysis"]
-DeliveryMode = Literal["file", "api", "delta_sharing"]
+DeliveryMode = Literal["file", "api", "delta_sharing", "sandbox"]
 PlanKind = Literal["one_off", "subscription", "per_call", "tiered"]
 
 

@@ -47,8 +47,9 @@ from shujiao.usage.offer import PURPOSES, Offer
 
 __all__ = ["Action", "Grant", "UsageDenied", "UsageNotFound", "authorize_use"]
 
-Action = Literal["download", "read", "call"]  # file download, Delta Sharing read, gateway call
-MODE_OF_ACTION = {"download": "file", "read": "delta_sharing", "call": "api"}
+# file download, Delta Sharing read, gateway call, sandbox job or private set intersection
+Action = Literal["download", "read", "call", "compute"]
+MODE_OF_ACTION = {"download": "file", "read": "delta_sharing", "call": "api", "compute": "sandbox"}
 
 _contract = Contract.__table__
 _denial = Denial.__table__
