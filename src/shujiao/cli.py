@@ -16,6 +16,7 @@ from shujiao.ledger.cli import ledger_app
 from shujiao.market.cli import market_app
 from shujiao.members.cli import operator_app
 from shujiao.quality.cli import quality_app
+from shujiao.sandbox.cli import sandbox_app
 from shujiao.registry.cli import cert_app
 from shujiao.sharing.cli import sharing_app
 from shujiao.tlog.cli import log_app
@@ -33,6 +34,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(vault_app, name="vault")
 app.add_typer(cert_app, name="cert")
 app.add_typer(quality_app, name="quality")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(valuation_app, name="valuation")
 app.add_typer(fingerprint_app, name="fingerprint")
 app.add_typer(accounting_app, name="accounting")

@@ -54,9 +54,12 @@ def run_worker(client: Any) -> list[int]:
 
 
 class World:
-    def __init__(self, client: Any, session_factory: Any, table: pa.Table, policy: dict[str, Any]) -> None:
+    def __init__(self, client: Any, session_factory: Any, table: pa.Table, policy: dict[str, Any],
+                 market: Any = None) -> None:
+        """A sandbox product under ``policy`` and a paid contract on it (in ``market``'s exchange, or
+        a new one)."""
         self.client, self.table = client, table
-        self.market = market_with_one_product(client, session_factory, offer=SANDBOX_OFFER)
+        self.market = market or market_with_one_product(client, session_factory, offer=SANDBOX_OFFER)
         m = self.market
         self.product_id = list_product(client, m.seller, m.op, title="贵阳消费数据", offer=SANDBOX_OFFER,
                                        content=parquet_bytes(table), filename="spend.parquet")
@@ -326,7 +329,8 @@ def test_psi_size_only_and_bad_input(client, session_factory) -> None:  # type: 
     assert_error(client.get(f"/api/v1/psi-runs/{run_id}/intersection", headers=world.market.buyer), 409, "size_only")
     # Exact mode cannot aggregate over an intersection (the intersection would be a row filter that
     # the k-cells do not cover).
-    exact = World(client, session_factory, make_table(1_000, seed=3), {**POLICY, "psi_key_column": "phone_hash"})
+    exact = World(client, session_factory, make_table(1_000, seed=3), {**POLICY, "psi_key_column": "phone_hash"},
+                  market=world.market)
     response = client.post(f"/api/v1/contracts/{exact.order_id}/psi-runs", json={"ids": ["h0000001"]},
                            headers=exact.market.buyer)
     assert response.status_code == 202
@@ -375,3 +379,18 @@ def test_another_member_gets_404_and_changes_nothing(client, walled, method, pat
     assert [j["id"] for j in client.get("/api/v1/sandbox-jobs", headers=world.market.buyer).json()] == [ids["job_id"]]
     assert [j["id"] for j in client.get("/api/v1/sandbox-jobs?as_provider=true",
                                         headers=world.market.seller).json()] == [ids["job_id"]]
+
+
+def test_a_product_on_the_spark_engine_answers_the_same(client, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """The engine is a setting per product: the same checked job and policy on Apache Spark."""
+    table = make_table(4_000)
+    duck = World(client, session_factory, table, POLICY)
+    spark = World(client, session_factory, table, {**POLICY, "engine": "spark"}, market=duck.market)
+    sql = "SELECT district, year, SUM(amount) AS s, COUNT(*) AS n FROM data GROUP BY district, year ORDER BY 1, 2"
+    on_duckdb, on_spark = duck.run(sql), spark.run(sql)
+    assert (on_spark["engine"], on_spark["status"]) == ("spark", "released"), on_spark
+    assert on_spark["result"]["columns"] == on_duckdb["result"]["columns"]
+    assert len(on_spark["result"]["rows"]) == len(on_duckdb["result"]["rows"]) > 0
+    for a, b in zip(on_spark["result"]["rows"], on_duckdb["result"]["rows"]):
+        assert (a[0], a[1], a[3]) == (b[0], b[1], b[3]) and abs(float(a[2]) - float(b[2])) < 1e-6
+    spark.refused("SELECT * FROM parquet.`/etc/passwd`", "syntax")  # Spark's file query is not even DuckDB SQL
