@@ -31,6 +31,8 @@ from shujiao.quality.schemas import CommissionCreate, SignatureCreate
 
 from shujiao.market import service as market
 from shujiao.registry import service as registry
+from shujiao.sandbox import service as sandbox
+from shujiao.sandbox.policy import DpPolicy, SandboxPolicy
 from shujiao.registry.schemas import ApplicationCreate, ApplicationDecision, Answer, Counterparty, PledgeRequest
 from shujiao.usage.offer import Offer, UsageTerms
 from shujiao.valuation import service as valuation
@@ -73,6 +75,14 @@ DATASETS = {
                100 + (i * 53) % 1900 AS 车流量,
                20 + (i * 7) % 50 AS 平均车速
         FROM range(0, 3600) t(i)""",
+    # Residents' spending for the data sandbox: never delivered, only computed on.
+    "resident_spending.parquet": """
+        SELECT printf('R%08d', i) AS 居民编号,
+               sha256('1' || printf('%010d', 3800000000 + i)) AS 手机号哈希,
+               (['南明区', '云岩区', '花溪区', '乌当区', '白云区', '观山湖区', '清镇市', '修文县'])[1 + (i * 7919) % 8] AS 区县,
+               2021 + (i * 31) % 5 AS 年份,
+               round(50 + ((i * 2654435761) % 400000) / 100.0, 2) AS 消费金额
+        FROM range(0, 200000) t(i)""",
     "weather_daily.csv": """
         SELECT DATE '2025-01-01' + INTERVAL (i) DAY AS 日期, '贵阳' AS 城市,
                5 + (i * 13) % 25 AS 最高气温, (i * 7) % 15 AS 最低气温, (i * 11) % 60 AS 降水量毫米
@@ -89,7 +99,18 @@ PRODUCTS = [
     ("气象观测数据", "贵阳逐日气温与降水", "气象", 1, "weather_daily.csv",
      "贵阳逐日气象观测数据（2025）",
      "2025年逐日最高/最低气温与降水量，适用于农业保险定价与零售需求预测。", 300_00),
+    ("居民消费数据", "贵阳20万居民的年度消费金额（个人信息，仅供沙箱计算）", "消费", 3, "resident_spending.parquet",
+     "贵阳居民消费数据（数据沙箱，可用不可见）",
+     "20万居民2021—2025年消费金额。原始数据不出域：买方在数据沙箱中提交SQL，只得到加差分隐私噪声的分组统计，"
+     "并可按手机号哈希隐私求交。", 2_000_00),
 ]
+# The sandbox product's output policy (输出策略): DP results over district and year, PSI by phone hash.
+SANDBOX_POLICY = SandboxPolicy(
+    min_group_size=20,
+    columns=[{"name": "区县", "use": "group"}, {"name": "年份", "use": "group"},
+             {"name": "消费金额", "use": "aggregate", "lower": Decimal(0), "upper": Decimal(5000)}],
+    dp=DpPolicy(epsilon_per_period=Decimal(5), default_query_epsilon=Decimal("0.5"), period_days=30),
+    psi_key_column="手机号哈希", psi_reveal="size")
 
 
 def load_demo(settings: Settings) -> None:
@@ -143,9 +164,12 @@ def load_demo(settings: Settings) -> None:
                 session, seller, settings=settings, storage=storage, resource_id=resource.id, filename=filename,
                 stream=io.BytesIO((Path(tmp) / filename).read_bytes()),
                 max_bytes=settings.catalog.max_upload_bytes)
+            sandboxed = filename == "resident_spending.parquet"
             product = listing.create_product(session, seller, data=ProductCreate(
                 resource_id=resource.id, dataset_id=dataset.id, title=title, description=text, price_fen=price,
-                offer=DEMO_OFFER))
+                offer=SANDBOX_OFFER if sandboxed else DEMO_OFFER))
+            if sandboxed:
+                sandbox.set_policy(session, seller, product_id=product.id, policy=SANDBOX_POLICY)
             listing.submit_product(session, seller, product_id=product.id)
             listing.review_product(session, operator, product_id=product.id, review=Review(
                 decision="approve", reason="演示数据，合规检查通过",
@@ -180,6 +204,8 @@ def load_demo(settings: Settings) -> None:
 # purposes, with attribution and deletion at the end (shown in Chinese on the order page).
 DEMO_OFFER = Offer(terms=UsageTerms(delivery_modes=["file", "delta_sharing"], term_days=365, max_downloads=20,
                                     purposes=["research", "risk_control", "credit_assessment", "internal_analysis"]))
+SANDBOX_OFFER = Offer(terms=UsageTerms(delivery_modes=["sandbox"], term_days=365,
+                                       purposes=["research", "public_service", "internal_analysis"]))
 
 
 def _register(session: Session, settings: Settings, operator: Actor, seller: Actor, dataset_id: int, title: str, *,
