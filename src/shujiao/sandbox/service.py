@@ -146,6 +146,28 @@ def get_policy(session: Session, actor: Actor, *, product_id: int) -> SandboxPol
     return policy_of(session, product_id=product.id)
 
 
+@dataclass(frozen=True)
+class ProviderSandbox:
+    """A product's sandbox as its provider's page shows it."""
+
+    product: Product
+    columns: dict[str, str]  # the dataset's columns and their types, in file order
+    policy: SandboxPolicy | None
+    awaiting_review: Sequence[Job]  # oldest first: the order the provider is asked in
+
+
+@query
+def provider_sandbox(session: Session, actor: Actor, *, product_id: int) -> ProviderSandbox:
+    """The provider's (or the operator's) view of a product's sandbox; 404 for anyone else."""
+    require_user(actor)
+    product = _provided_product(session, actor, product_id)
+    dataset = catalog.dataset_for_delivery(session, dataset_id=product.dataset_id)
+    awaiting = session.scalars(select(Job).where(Job.product_id == product.id, Job.status == "awaiting_approval")
+                               .order_by(Job.id).limit(200)).all()
+    return ProviderSandbox(product=product, columns=_columns(dataset), policy=policy_of(session, product_id=product.id),
+                           awaiting_review=awaiting)
+
+
 @query
 def describe_zh(policy: SandboxPolicy) -> list[tuple[str, str]]:
     """The policy in words for the product page (Chinese, English)."""
@@ -747,4 +769,5 @@ def list_psi_runs(session: Session, actor: Actor, *, order_id: int | None = None
     return session.scalars(statement).all()
 
 
-__all__ = ["JOB_STATUSES", "BudgetView", "JobWork", "PsiOutcome", "PsiWork", "QueryRefusedError", "ValidationError"]
+__all__ = ["JOB_STATUSES", "BudgetView", "JobWork", "ProviderSandbox", "PsiOutcome", "PsiWork", "QueryRefusedError",
+           "ValidationError"]
