@@ -11,7 +11,8 @@ Query: average amount and count per district (16 districts) over the rows, the i
   DP mode         the same with the DP rewrite (clamped sums, counts) and the OpenDP release
   smartnoise-sql  the same query, ε and bounds, in its own virtualenv (it pins opendp < 0.15)
 
-Each timing is the best of --repeats runs after one warm-up; the prepared copy is built once
+Ratios are against the faster of the two raw baselines (the original file, or the prepared copy's
+file read without any sandbox). Each timing is the best of --repeats runs after one warm-up; the prepared copy is built once
 beforehand (as a worker caches it) and its build time is printed separately. PSI: the sharded
 ``psi.intersect`` against the library used single-threaded on the same inputs (bench/sandbox_psi.py).
 Targets (issue 7): sandboxed ≤ 1.5 × raw; DP ≤ 2 × raw and faster than smartnoise-sql; PSI
@@ -63,14 +64,19 @@ def dataset(rows: int) -> Path:
     return path
 
 
-def best(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    fn()  # warm-up: file cache, first-use imports
-    times, result = [], None
+def best(cases: dict[str, Callable[[], Any]], repeats: int) -> dict[str, tuple[float, Any]]:
+    """The best time and the last result of each case, the cases taking turns (so that a change in
+    the machine's load over the run does not favour one of them)."""
+    for fn in cases.values():
+        fn()  # warm-up: file cache, first-use imports
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    results: dict[str, Any] = {}
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
+        for name, fn in cases.items():
+            started = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: (min(times[name]), results[name]) for name in cases}
 
 
 def raw_duckdb(path: Path) -> list[tuple[Any, ...]]:
@@ -88,7 +94,7 @@ def sandboxed(policy: SandboxPolicy, prepared: Path, epsilon: Decimal | None) ->
 
 
 def prepare(path: Path, policy: SandboxPolicy, name: str) -> tuple[Path, float]:
-    out = ROOT / "var" / "bench" / f"sandbox-prepared-{name}-{path.stem}.parquet"
+    out = ROOT / "var" / "bench" / f"sandbox-prepared-{name}-{path.stem}-{execution.policy_tag(policy)}.parquet"
     started = time.perf_counter()
     if execution.cached_copy(out) is None:
         execution.prepare_copy(source=path, file_format="parquet", policy=policy, out=out)
@@ -107,7 +113,7 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--psi", type=int, nargs="*", default=[10**5, 10**6])
     parser.add_argument("--no-smartnoise", action="store_true")
     args = parser.parse_args()
@@ -115,15 +121,26 @@ def main() -> None:
     path = dataset(args.rows)
     exact_copy, exact_build = prepare(path, POLICY, "exact")
     dp_copy, dp_build = prepare(path, DP_POLICY, "dp")
-    raw_s, truth = best(lambda: raw_duckdb(path), args.repeats)
-    check_s, _ = best(lambda: checker.check(SQL, POLICY), args.repeats)
-    exact_s, exact = best(lambda: sandboxed(POLICY, exact_copy, None), args.repeats)
-    dp_s, noisy = best(lambda: sandboxed(DP_POLICY, dp_copy, EPSILON), args.repeats)
+    timed = best({
+        "original": lambda: raw_duckdb(path),
+        # The same query straight over the prepared copy's file: the copy's layout (fewer columns,
+        # DuckDB's row groups) is not the sandbox's doing, so the ratios use the faster baseline.
+        "copy": lambda: raw_duckdb(exact_copy),
+        "check": lambda: checker.check(SQL, POLICY),
+        "exact": lambda: sandboxed(POLICY, exact_copy, None),
+        "dp": lambda: sandboxed(DP_POLICY, dp_copy, EPSILON),
+    }, args.repeats)
+    (original_s, truth), (copy_s, _), (check_s, _) = timed["original"], timed["copy"], timed["check"]
+    (exact_s, exact), (dp_s, noisy) = timed["exact"], timed["dp"]
+    raw_s = min(original_s, copy_s)
     assert sorted(r[2] for r in truth) == sorted(r[2] for r in exact.rows)  # 16 districts, all cells ≥ k
     print(f"{args.rows:,} rows, 16 districts; prepared copy built once in {exact_build:.2f} s (exact, k-suppressed)"
           f" and {dp_build:.2f} s (DP); the policy check alone takes {check_s * 1000:.2f} ms\n")
     rows: list[dict[str, Any]] = [
-        {"case": "raw DuckDB (baseline)", "seconds": f"{raw_s:.3f}", "ratio": "1.00", "target": "", "met": ""},
+        {"case": "raw DuckDB, original file", "seconds": f"{original_s:.3f}", "ratio": f"{original_s / raw_s:.2f}",
+         "target": "", "met": ""},
+        {"case": "raw DuckDB, prepared copy's file", "seconds": f"{copy_s:.3f}", "ratio": f"{copy_s / raw_s:.2f}",
+         "target": "", "met": ""},
         {"case": "sandboxed (check + suppression)", "seconds": f"{exact_s:.3f}", "ratio": f"{exact_s / raw_s:.2f}",
          "target": "≤ 1.5", "met": exact_s / raw_s <= 1.5},
         {"case": f"DP mode (ε = {EPSILON})", "seconds": f"{dp_s:.3f}", "ratio": f"{dp_s / raw_s:.2f}",

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from shujiao.sandbox import execution
 from shujiao.sandbox.checker import QueryRefused, check
 from shujiao.sandbox.policy import DpPolicy, SandboxPolicy
 
@@ -39,15 +41,30 @@ def test_unaliased_outputs_get_stable_names() -> None:
     assert [c[0] for c in connection.execute(checked.sql).description] == list(checked.outputs)
 
 
-def test_dp_mode_rewrites_to_clamped_sums_and_counts() -> None:
+def test_dp_mode_rewrites_to_sums_and_counts_over_the_clamped_copy(tmp_path) -> None:  # type: ignore[no-untyped-def]
     checked = check("SELECT 区县 AS d, AVG(amount) AS a, COUNT(*) AS n FROM data GROUP BY 区县 ORDER BY a DESC LIMIT 1",
                     DP)
     assert checked.dp and checked.group_outputs == ("d",) and checked.order_by == (("a", True),)
     assert checked.limit == 1 and [m.kind for m in checked.measures] == ["avg", "count"]
-    rows = {r[0]: r[1:] for r in run(checked.sql)}
-    # amount clamped into [0, 100]: 400 counts as 100 and -5 as 0; counts untouched.
-    assert rows["a"] == (5, 160.0, 5) and rows["b"] == (2, 3.0, 2)
     assert "LIMIT" not in checked.sql and "ORDER" not in checked.sql  # applied after the noise
+    source = tmp_path / "source.parquet"
+    pq.write_table(TABLE, source)
+    prepared = execution.prepare_copy(source=source, file_format="parquet", policy=DP, out=tmp_path / "copy.parquet")
+    connection = duckdb.connect()
+    rows = {r[0]: r[1:] for r in connection.execute(
+        checked.sql.replace("FROM data", f"FROM read_parquet('{prepared.path}')")).fetchall()}
+    # amount clamped into [0, 100] in the copy: 400 counts as 100 and -5 as 0; counts untouched.
+    assert rows["a"] == (5, 160.0, 5) and rows["b"] == (2, 3.0, 2)
+    assert prepared.rows_kept == prepared.rows_in == 7  # DP mode suppresses nothing before the noise
+
+
+def test_exact_copy_keeps_only_cells_of_k_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "source.parquet"
+    pq.write_table(TABLE, source)
+    prepared = execution.prepare_copy(source=source, file_format="parquet", policy=POLICY, out=tmp_path / "c.parquet")
+    # Cells (区县, year): a/1 has 2 rows, a/2 has 3, b/1 has 2; only a/2 reaches k = 3.
+    assert (prepared.rows_in, prepared.rows_kept) == (7, 3)
+    assert pq.read_table(prepared.path).column_names == ["区县", "year", "amount"]
 
 
 @pytest.mark.parametrize("sql,rule", [

@@ -12,7 +12,8 @@ The checked query is rewritten for its output control:
 - exact mode: ``HAVING COUNT(*) >= k`` joins the buyer's own HAVING, so no group under k leaves the
   engine (the prepared copy already holds only cells of at least k rows; this is the second guard);
 - DP mode: the select list becomes the group keys, ``COUNT(*) AS __n`` and, per SUM/AVG, the sum of
-  the value clamped into the policy's bounds (``__s{i}``) and its non-null count (``__c{i}``);
+  the value (``__s{i}``; the DP copy holds it clamped into the policy's bounds) and its non-null
+  count (``__c{i}``);
   :mod:`shujiao.sandbox.dp` adds the noise, then ORDER BY and LIMIT apply to the noisy release.
 """
 
@@ -343,12 +344,8 @@ def _dp_plan(tree: exp.Select, policy: SandboxPolicy, read: set[str]) -> Checked
             continue
         if rule.use != "aggregate" or rule.lower is None or rule.upper is None:
             raise QueryRefused("dp_shape", _describe(expression))
-        as_double = exp.Cast(this=argument.copy(), to=exp.DataType.build("DOUBLE"))
-        # Built by name: sqlglot's own LEAST/GREATEST emulate other engines' NULL rules with CASEs.
-        clamped = exp.Anonymous(this="LEAST", expressions=[
-            exp.Anonymous(this="GREATEST", expressions=[as_double, exp.Literal.number(rule.lower)]),
-            exp.Literal.number(rule.upper)])
-        select.append(exp.alias_(exp.Sum(this=clamped), sum_column, quoted=True))
+        # The DP copy stores the column clamped into [lower, upper] as DOUBLE (execution.prepare_copy).
+        select.append(exp.alias_(exp.Sum(this=argument.copy()), sum_column, quoted=True))
         measures.append(Measure(output=name, kind="sum" if isinstance(inner, exp.Sum) else "avg",
                                 count_column=count_column, sum_column=sum_column, lower=rule.lower,
                                 upper=rule.upper))
