@@ -11,6 +11,7 @@ from shujiao.db import unit_of_work
 from shujiao.demo import BUYER, PROVIDER, _actor, load_demo
 from shujiao.listing import service as listing
 from shujiao.market import service as market
+from shujiao.public_data import service as public_data
 from shujiao.quality import service as quality
 from shujiao.valuation import service as valuation
 
@@ -50,3 +51,9 @@ def test_the_demo_loads_once_with_settled_trades_books_and_a_valuation(settings,
         assert next((s["A"], s["B"]) for s in accuracy["sub"] if s["code"] == "format") == (1_980, 2_000)
         badge = quality.product_badge(session, product_id=product_id)
         assert badge is not None and badge["signed_by"] and Decimal(badge["overall"]) == score and badge["grade"] == grade
+
+        # The data bureau's public catalog: one open and one conditional resource, two departments.
+        resources = public_data.list_public_resources(session)
+        assert sorted(r.open_class for r in resources) == ["conditional", "unconditional"]
+        assert {r.department.name for r in resources} == {"贵阳市交通委员会", "贵阳市市场监督管理局"}
+        assert all(r.datasets for r in resources)

@@ -11,6 +11,7 @@ from shujiao.config import Settings
 from tests.accounting.test_api import FOREIGN_CALLS as ACCOUNTING
 from tests.fingerprint.test_api import FOREIGN as FINGERPRINT
 from tests.gateway.test_api import FOREIGN as GATEWAY
+from tests.public_data.test_api import FOREIGN as PUBLIC_DATA
 from tests.quality.test_api import FOREIGN_REQUESTS as QUALITY
 from tests.quality.test_jobs import FOREIGN_JOB_REQUESTS as QUALITY_JOBS
 from tests.registry.test_api import FOREIGN_CERTIFICATE_ACTIONS as REGISTRY
@@ -41,6 +42,10 @@ NOT_PRIVATE = {
     ("GET", "/api/v1/quality/products/{}"): "what a listed product's page shows (summary only; tested in tests/quality/test_api.py)",
     ("GET", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
     ("HEAD", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
+    ("GET", "/api/v1/public-data/resources/{}"): "the public data catalog is public by design (closed data: metadata only)",
+    ("GET", "/api/v1/public-data/requests/{}"): "data requests (需求征集) are public by design, without the contact",
+    ("GET", "/api/v1/public-data/datasets/{}/download"): "open data is anyone's; conditional needs an approved application and closed is refused (tests/public_data/test_api.py)",
+    ("POST", "/api/v1/public-data/resources/{}/applications"): "any member may apply for a conditional public resource",
 }
 
 
@@ -53,7 +58,7 @@ def test_every_route_with_an_id_is_walled_off_or_said_to_be_public(tmp_path):
     routes = {(method.upper(), shape(path)) for path, operations in paths.items() if "{" in path
               for method in operations}
     lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE, GATEWAY,
-             SHARING, SANDBOX]
+             SHARING, SANDBOX, PUBLIC_DATA]
     tested = {(method, shape(path)) for requests in lists for method, path, _ in requests}
     tested.add(("GET", "/api/v1/downloads/{}"))  # CORE's "{link}"
     assert sorted(routes - tested - NOT_PRIVATE.keys()) == []

@@ -12,6 +12,7 @@ from shujiao.ledger import models as ledger_models  # noqa: F401
 from shujiao.listing import models as listing_models  # noqa: F401
 from shujiao.market import models as market_models  # noqa: F401
 from shujiao.members import models as member_models  # noqa: F401
+from shujiao.public_data import models as public_data_models  # noqa: F401
 from shujiao.quality import models as quality_models  # noqa: F401
 from shujiao.registry import models as registry_models  # noqa: F401
 from shujiao.sandbox import models as sandbox_models  # noqa: F401

@@ -26,6 +26,7 @@ from shujiao.ledger.api import router as ledger_api
 from shujiao.listing.api import router as listing_api
 from shujiao.market.api import router as market_api
 from shujiao.members.api import router as members_api
+from shujiao.public_data.api import router as public_data_api
 from shujiao.quality import jobs as quality_jobs
 from shujiao.quality.api import router as quality_api
 from shujiao.registry import jobs as registry_jobs
@@ -61,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
                    quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api,
-                   sharing_api, sharing_profiles_api, sandbox_api):
+                   sharing_api, sharing_profiles_api, sandbox_api, public_data_api):
         app.include_router(router)
     app.include_router(usage_api.router)
     # The API gateway is a lean ASGI app of its own (no per-call dependency injection).

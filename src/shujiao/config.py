@@ -141,6 +141,17 @@ class SandboxSettings(BaseModel):
     psi_max_ids: int = Field(2_000_000, ge=1)
 
 
+class PublicDataSettings(BaseModel):
+    """Public data (公共数据): the open-data portal, conditional access and data requests."""
+
+    # A data request (需求征集) routed to a department must be answered within this many days.
+    answer_days: int = Field(15, ge=1, le=365)
+    # A supporting document of a conditional-access application (申请材料) is at most this large.
+    max_document_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    # Where the portal lives, for the URLs in the DCAT export; empty: the address it was reached at.
+    public_base_url: str = Field("", pattern=r"^$|^https?://\S+[^/]$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -164,6 +175,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     sharing: SharingSettings = SharingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    public_data: PublicDataSettings = PublicDataSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

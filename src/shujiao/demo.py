@@ -25,6 +25,8 @@ from shujiao.listing import service as listing
 from shujiao.listing.schemas import Checklist, ProductCreate, Review
 from shujiao.members import credit_code, service as members
 from shujiao.members.schemas import MemberApply, UserCreate
+from shujiao.public_data import service as public_data
+from shujiao.public_data.schemas import DepartmentCreate, FieldSpec, NegativeRuleCreate, PublicResourceCreate
 from shujiao.quality.validators import credit_check_character_sql
 from shujiao.quality import service as quality
 from shujiao.quality.schemas import CommissionCreate, SignatureCreate
@@ -43,11 +45,13 @@ PROVIDER = ("provider", "provider-demo-123")
 BUYER = ("buyer", "buyer-demo-123")
 BANK = ("bank", "bank-demo-123")
 ASSESSOR = ("assessor", "assessor-demo-123")
+AUTHORITY = ("bureau", "bureau-demo-123")
 
 
-def demo_credit_code(seed: str) -> str:
-    """A well-formed credit code (valid check character) for made-up demo companies."""
-    body = "91520100" + seed.rjust(9, "0")[:9]
+def demo_credit_code(seed: str, *, prefix: str = "91") -> str:
+    """A well-formed credit code (valid check character) for made-up demo companies; ``prefix``
+    "11" is a government body (机关)."""
+    body = prefix + "520100" + seed.rjust(9, "0")[:9]
     return body + credit_code.check_character(body)
 
 
@@ -196,6 +200,7 @@ def load_demo(settings: Settings) -> None:
         classify_demo_purchases(session, _actor(session, BUYER[0]))
     with unit_of_work(factory) as session:
         _market_valuation(session)
+    _public_data(factory, settings, storage)
     typer.echo("demo data loaded")
     _print_logins()
 
@@ -287,8 +292,45 @@ def _market_valuation(session: Session) -> None:
     valuation.finalize_report(session, seller, report_id=report.id)
 
 
+PUBLIC_DATASETS = {
+    # (department code, open class, resource name, domain, file, CSV text)
+    "bus_ridership.csv": ("JTW", "unconditional", "公交线路日客流量", "交通",
+                          "日期,线路,客流量\n2026-11-01,1路,12034\n2026-11-01,2路,9801\n2026-11-02,1路,11876\n"),
+    "enterprise_penalties.csv": ("SCJG", "conditional", "企业行政处罚信息", "市场监管",
+                                 "企业名称,处罚次数,最近处罚日期\n贵州数智科技有限公司,0,\n贵阳筑城物流有限公司,2,2026-05-11\n"),
+}
+
+
+def _public_data(factory: sessionmaker[Session], settings: Settings, storage: LocalFileStorage) -> None:
+    """A data bureau (数据主管部门) with two departments, a negative list, one unconditional and one
+    conditional resource in its public catalog (公共数据开放目录)."""
+    with unit_of_work(factory) as session:
+        bureau = members.apply(session, ANONYMOUS, application=MemberApply(
+            name="贵阳市大数据管理局（演示）", credit_code=demo_credit_code("MB1DEMX05", prefix="11"), kind="authority",
+            admin=UserCreate(username=AUTHORITY[0], password=AUTHORITY[1])))
+        members.approve(session, _actor(session, OPERATOR[0]), member_id=bureau.id)
+    with unit_of_work(factory) as session:
+        authority = _actor(session, AUTHORITY[0])
+        departments = {code: public_data.create_department(session, authority, data=DepartmentCreate(
+            name=name, code=code)).id for name, code in (("贵阳市交通委员会", "JTW"), ("贵阳市市场监督管理局", "SCJG"))}
+        for term, reason in (("身份证", "个人敏感信息"), ("手机号", "个人敏感信息")):
+            public_data.add_negative_rule(session, authority, data=NegativeRuleCreate(kind="field", term=term,
+                                                                                     reason=reason))
+        for filename, (code, open_class, name, domain, text) in PUBLIC_DATASETS.items():
+            resource = catalog.create_resource(session, authority, data=ResourceCreate(
+                name=name, description=f"{name}（演示）", domain=domain, grade="general", sensitivity=1))
+            catalog.add_dataset(session, authority, settings=settings, storage=storage, resource_id=resource.id,
+                                filename=filename, stream=io.BytesIO(text.encode()),
+                                max_bytes=settings.catalog.max_upload_bytes)
+            public_data.publish_resource(session, authority, data=PublicResourceCreate(
+                resource_id=resource.id, department_id=departments[code], open_class=open_class,
+                update_frequency="daily" if open_class == "unconditional" else "monthly",
+                fields=[FieldSpec(name=column) for column in text.splitlines()[0].split(",")],
+                conditions="仅限信用评估与风险控制用途，不得转售或公开" if open_class == "conditional" else ""))
+
+
 def _print_logins() -> None:
     for role, (username, password) in (("运营方 operator", OPERATOR), ("数据提供方 provider", PROVIDER),
                                        ("需求方 buyer", BUYER), ("金融机构 bank", BANK),
-                                       ("评估机构 assessor", ASSESSOR)):
+                                       ("评估机构 assessor", ASSESSOR), ("数据主管部门 authority", AUTHORITY)):
         typer.echo(f"  {role:<22} {username} / {password}")

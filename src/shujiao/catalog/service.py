@@ -356,3 +356,12 @@ def describe_for_listing(session: Session, *, resource_id: int, dataset_id: int)
                     "size_bytes": dataset.size_bytes, "sha256": dataset.sha256,
                     "columns": json.loads(dataset.columns_json)},
     }
+
+
+@query
+def datasets_of_resource(session: Session, *, resource_id: int) -> Sequence[Dataset]:
+    """A resource's datasets, newest first, for another domain that has checked who may see them
+    (the public data catalog shows an open resource's datasets to everyone)."""
+    return session.scalars(
+        select(Dataset).where(Dataset.resource_id == resource_id).order_by(Dataset.id.desc())
+    ).all()

@@ -24,7 +24,7 @@ class MemberApply(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=2, max_length=200)
     credit_code: str
-    kind: Literal["provider", "buyer", "service", "financial", "assessor"]
+    kind: Literal["provider", "buyer", "service", "financial", "assessor", "authority"]
     admin: UserCreate
 
     @field_validator("credit_code")

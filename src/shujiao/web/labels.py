@@ -35,6 +35,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "service": ("第三方服务机构", "service provider"),
         "financial": ("金融机构", "financial institution"),
         "assessor": ("第三方评估机构", "third-party assessor"),
+        "authority": ("数据主管部门", "data authority"),
         "operator": ("交易中心运营方", "exchange operator"),
     },
     "role": {

@@ -1,0 +1,1 @@
+"""Public data (公共数据): the data authority's open-data catalog, conditional access, data requests."""
