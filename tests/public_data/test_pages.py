@@ -61,3 +61,19 @@ def test_anyone_asks_for_data_on_the_requests_page(world: World, pages: Pages) -
     assert response.status_code == 303, response.text
     html = pages.get("/public-data/requests").text
     assert "停车场实时泊位" in html and "待分派" in html and "13900000000" not in html
+
+
+def test_the_authority_fills_a_survey_for_a_department_on_the_console(world: World, pages: Pages) -> None:
+    survey_id = world.post("/surveys", {"title": "2026年第四季度资源调查", "period": "2026-Q4",
+                                        "items": ["目录已更新", "数据已归集"],
+                                        "due_at": "2026-12-31T00:00:00+08:00"}).json()["id"]
+    pages.login(world.authority.username, world.authority.password)
+    console = pages.get("/public-data/console").text
+    assert "2026年第四季度资源调查" in console and '<span class="missing">2</span>' in console
+    response = pages.submit("/public-data/console", f"/public-data/console/surveys/{survey_id}",
+                            {"department_id": str(world.departments[1]), "done_0": "on", "note_1": "下月归集"})
+    assert response.status_code == 303, response.text
+    survey = world.client.get(f"/api/v1/public-data/surveys/{survey_id}", headers=world.auth).json()
+    assert survey["missing_departments"] == [world.departments[0]]
+    assert survey["responses"][str(world.departments[1])] == [
+        {"item": "目录已更新", "done": True, "note": ""}, {"item": "数据已归集", "done": False, "note": "下月归集"}]

@@ -13,7 +13,7 @@ from shujiao.deps import PathId, SessionDep, SettingsDep, StorageDep
 from shujiao.public_data import service
 from shujiao.public_data.schemas import (
     APPLICATION_STATUSES, FREQUENCIES, OPEN_CLASSES, REQUEST_STATUSES, ApplicationCreate, Decision, RequestAnswer,
-    RequestCreate, RequestRoute,
+    RequestCreate, RequestRoute, SurveyAnswer, SurveyResponseCreate,
 )
 from shujiao.web.deps import FormActor, FormUser, PageActor, PageUser
 from shujiao.web.forms import validate
@@ -81,7 +81,8 @@ def console(request: Request, session: SessionDep, actor: PageUser) -> Response:
                   ledgers=[service.department_ledger(session, actor, department_id=d.id) for d in departments],
                   applications=[a for a in service.list_applications(session, actor)
                                 if a.authority_member_id == actor.member_id],
-                  requests=service.list_requests(session, authority_member_id=actor.member_id), **LABELS)
+                  requests=service.list_requests(session, authority_member_id=actor.member_id),
+                  surveys=service.list_surveys(session, actor), **LABELS)
 
 
 @router.post("/public-data/console/applications/{application_id}")
@@ -106,3 +107,16 @@ def answer(request: Request, session: SessionDep, actor: FormUser, request_id: P
     service.answer_request(session, actor, request_id=request_id,
                            data=validate(RequestAnswer, outcome=outcome, answer=answer))
     return redirect(request, "/public-data/console", ok=("已答复", "answered"))
+
+
+@router.post("/public-data/console/surveys/{survey_id}")
+async def respond_survey(request: Request, session: SessionDep, actor: FormUser, survey_id: PathId) -> Response:
+    """A department's checklist: one ticked-or-not box and a note per item (``done_<n>``, ``note_<n>``)."""
+    form = await request.form()
+    items = service.get_survey(session, actor, survey_id=survey_id).items
+    department_id = str(form.get("department_id", ""))
+    answers = [SurveyAnswer(item=item, done=form.get(f"done_{n}") is not None, note=str(form.get(f"note_{n}", ""))[:2000])
+               for n, item in enumerate(items)]
+    service.respond_survey(session, actor, survey_id=survey_id, data=validate(
+        SurveyResponseCreate, department_id=department_id if department_id.isdigit() else 0, answers=answers))
+    return redirect(request, "/public-data/console", ok=("已填报资源调查", "survey filled"))

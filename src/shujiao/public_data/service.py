@@ -615,3 +615,11 @@ def get_survey(session: Session, actor: Actor, *, survey_id: int) -> SurveyRead:
     return SurveyRead(id=survey.id, title=survey.title, period=survey.period, items=json.loads(survey.items_json),
                       due_at=survey.due_at, responses=responses,
                       missing_departments=[d.id for d in departments if d.id not in responses])
+
+
+@query
+def list_surveys(session: Session, actor: Actor) -> list[SurveyRead]:
+    """The authority's survey rounds, newest first."""
+    ids = session.scalars(select(Survey.id).where(Survey.authority_member_id == actor.member_id)
+                          .order_by(Survey.id.desc())).all()
+    return [get_survey(session, actor, survey_id=survey_id) for survey_id in ids]
