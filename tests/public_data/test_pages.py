@@ -61,6 +61,11 @@ def test_anyone_asks_for_data_on_the_requests_page(world: World, pages: Pages) -
     assert response.status_code == 303, response.text
     html = pages.get("/public-data/requests").text
     assert "停车场实时泊位" in html and "待分派" in html and "13900000000" not in html
+    # Only the authority's console shows the contact, so that the department can reach the requester.
+    pages.login(world.authority.username, world.authority.password)
+    assert '<span class="contact">13900000000</span>' in pages.get("/public-data/console").text
+    pages.login(world.buyer.username, world.buyer.password)
+    assert "13900000000" not in pages.get("/public-data/console").text
 
 
 def test_the_authority_fills_a_survey_for_a_department_on_the_console(world: World, pages: Pages) -> None:

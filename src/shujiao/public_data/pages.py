@@ -82,6 +82,7 @@ def console(request: Request, session: SessionDep, actor: PageUser) -> Response:
                   applications=[a for a in service.list_applications(session, actor)
                                 if a.authority_member_id == actor.member_id],
                   requests=service.list_requests(session, authority_member_id=actor.member_id),
+                  contacts=service.request_contacts(session, actor),
                   surveys=service.list_surveys(session, actor), **LABELS)
 
 

@@ -509,6 +509,16 @@ def list_requests(session: Session, *, authority_member_id: int | None = None, d
 
 
 @query
+def request_contacts(session: Session, actor: Actor) -> dict[int, str]:
+    """The requesters' contacts of the requests made to the actor's authority (for its console only)."""
+    if actor.member_id is None:
+        return {}
+    rows = session.execute(select(DataRequest.id, DataRequest.contact).where(
+        DataRequest.authority_member_id == actor.member_id))
+    return {row.id: row.contact for row in rows}
+
+
+@query
 def get_request(session: Session, *, request_id: int, now: dt.datetime | None = None) -> RequestRead:
     request = session.get(DataRequest, request_id)
     if request is None:
