@@ -141,6 +141,19 @@ class SandboxSettings(BaseModel):
     psi_max_ids: int = Field(2_000_000, ge=1)
 
 
+class ConsentSettings(BaseModel):
+    """Personal data authorization (个人数据授权): phone verification and persons' sessions."""
+
+    # ``log``: the one-time code is written to the server log, and returned in the API response
+    # outside production, instead of being sent by SMS (no SMS gateway is wired in yet).
+    sms_backend: Literal["log"] = "log"
+    code_ttl_seconds: int = Field(300, ge=30, le=3600)
+    code_max_attempts: int = Field(5, ge=1, le=20)
+    session_ttl_hours: int = Field(12, ge=1)
+    # The longest consent any scenario may ask for.
+    max_consent_days: int = Field(3 * 365, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -164,6 +177,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     sharing: SharingSettings = SharingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    consent: ConsentSettings = ConsentSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

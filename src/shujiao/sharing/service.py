@@ -28,6 +28,8 @@ from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import Actor, authorize, command, query, require_member, require_system
 from shujiao.config import Settings
+from shujiao.consent import core as consent_core
+from shujiao.consent import service as consent
 from shujiao.db import utcnow
 from shujiao.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from shujiao.fingerprint import scheme as fingerprint_scheme
@@ -242,12 +244,16 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
     the cache is derived data, safe to delete at any time (the next query rebuilds it;
     ``shujiao sharing prune-cache`` deletes the copies no live contract may read)."""
     dataset = catalog.dataset_for_delivery(session, dataset_id=grant.dataset_id)
-    path = _cache_path(settings, grant, dataset.sha256,
-                       fingerprint.policy_tag(session, settings=settings, product_id=grant.product_id))
+    # Personal data (个人数据授权): the copy holds only consenting persons' rows, and is named by the
+    # set of live consents, so a revocation makes the next read build a new copy.
+    restriction = consent.restriction_for(session, product_id=grant.product_id)
+    tag = fingerprint.policy_tag(session, settings=settings, product_id=grant.product_id)
+    path = _cache_path(settings, grant, dataset.sha256, f"{tag}-consent-{restriction.tag}" if restriction else tag)
     if not path.is_file():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=path.parent) as work:
-            table = protocol.shareable(_buyer_table(session, settings, storage, grant, Path(work)))
+            screen = consent_core.Screen(restriction) if restriction else None
+            table = protocol.shareable(_buyer_table(session, settings, storage, grant, Path(work), screen))
             converted = Path(work) / "copy.parquet"
             pq.write_table(table, converted, compression="snappy")
             os.replace(converted, path)  # atomic: another process building the same copy is harmless
@@ -257,10 +263,11 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
 
 
 def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant,
-                 work: Path) -> pa.Table:
+                 work: Path, screen: consent_core.Screen | None = None) -> pa.Table:
     """The table this contract's buyer gets: the buyer's fingerprinted copy (数据指纹), the same one a
-    file download serves, decrypted through the vault."""
-    made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id)
+    file download serves, decrypted through the vault (and screened for consent, like a download)."""
+    made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id,
+                                  screen=screen)
     if made.file_format != "csv":
         return made.table
     # The fingerprint reads a CSV as text; typed again the way the catalog read the original.
