@@ -255,7 +255,7 @@ def _live_clause(now: dt.datetime) -> Any:
 
 
 def _scenario_reads(session: Session, rows: Sequence[Scenario], *, counts_for: Actor | None = None) -> list[ScenarioRead]:
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_({r.product_id for r in rows})))}
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(list({r.product_id for r in rows}))))}
     names = members.member_names(session, {r.member_id for r in rows})
     counts: dict[int, int] = {}
     if counts_for is not None and rows:
@@ -395,9 +395,9 @@ def _status(row: Consent, now: dt.datetime) -> str:
 
 
 def _consent_reads(session: Session, rows: Sequence[Consent]) -> list[ConsentRead]:
-    scenarios = {s.id: s for s in session.scalars(select(Scenario).where(Scenario.id.in_({r.scenario_id for r in rows})))}
+    scenarios = {s.id: s for s in session.scalars(select(Scenario).where(Scenario.id.in_(list({r.scenario_id for r in rows}))))}
     titles = dict(session.execute(select(Product.id, Product.title).where(
-        Product.id.in_({s.product_id for s in scenarios.values()}))).all())
+        Product.id.in_(list({s.product_id for s in scenarios.values()})))).all())
     uses = dict(session.execute(select(Use.consent_id, func.count(Use.id)).where(
         Use.consent_id.in_([r.id for r in rows])).group_by(Use.consent_id)).all()) if rows else {}
     now = utcnow()
