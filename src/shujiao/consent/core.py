@@ -153,7 +153,7 @@ class Restriction:
     tag: str
 
     def allowed_table(self) -> pa.Table:
-        return pa.table({"k": pa.array(sorted(self.allowed), pa.string())})
+        return pa.table({"consent_key": pa.array(sorted(self.allowed), pa.string())})
 
 
 @dataclass
@@ -173,7 +173,7 @@ def quoted(name: str) -> str:
 
 def match_expression(key_column: str) -> str:
     """SQL that is true for a row whose person key has live consent (``consent_allowed`` registered)."""
-    return f"lower(trim(CAST({quoted(key_column)} AS VARCHAR))) IN (SELECT k FROM consent_allowed)"
+    return f"lower(trim(CAST({quoted(key_column)} AS VARCHAR))) IN (SELECT consent_key FROM consent_allowed)"
 
 
 def count_used(connection: duckdb.DuckDBPyConnection, source: str, restriction: Restriction) -> Screened:
@@ -182,7 +182,7 @@ def count_used(connection: duckdb.DuckDBPyConnection, source: str, restriction: 
     column = f"lower(trim(CAST({quoted(restriction.key_column)} AS VARCHAR)))"
     rows_in = connection.execute(f"SELECT COUNT(*) FROM {source}").fetchone()[0]  # type: ignore[index]
     used = dict(connection.execute(
-        f"SELECT {column} AS k, COUNT(*) FROM {source} WHERE {match_expression(restriction.key_column)} GROUP BY k"
+        f"SELECT {column}, COUNT(*) FROM {source} WHERE {match_expression(restriction.key_column)} GROUP BY 1"
     ).fetchall())
     return Screened(rows_in=int(rows_in), rows_kept=sum(used.values()), used={k: int(n) for k, n in used.items()})
 
@@ -196,8 +196,8 @@ def screen_table(table: pa.Table, restriction: Restriction) -> tuple[pa.Table, S
         connection.register("source_table", table)
         connection.register("consent_allowed", restriction.allowed_table())
         screened = count_used(connection, "source_table", restriction)
-        kept = connection.execute(
-            f"SELECT * FROM source_table WHERE {match_expression(restriction.key_column)}").fetch_arrow_table()
+        kept = connection.sql(
+            f"SELECT * FROM source_table WHERE {match_expression(restriction.key_column)}").to_arrow_table()
     finally:
         connection.close()
     # DuckDB's Arrow output may widen string types; keep the original schema for the file written.

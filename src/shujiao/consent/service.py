@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from shujiao.audit import canonical
@@ -473,13 +473,12 @@ def record_use(session: Session, *, restriction: core.Restriction, screened: cor
     order = market.order_row(session, order_id=order_id)
     assert order is not None
     now = utcnow()
-    if not refused:
-        uses = [Use(consent_id=restriction.allowed[key][0], person_id=restriction.allowed[key][1],
-                    scenario_id=restriction.scenario_id, order_id=order_id, buyer_member_id=order.buyer_member_id,
-                    channel=channel, reference=str(reference), rows=rows, used_at=now)
-                for key, rows in screened.used.items() if key in restriction.allowed]
-        session.add_all(uses)
-        session.flush()
+    uses = [{"consent_id": restriction.allowed[key][0], "person_id": restriction.allowed[key][1],
+             "scenario_id": restriction.scenario_id, "order_id": order_id, "buyer_member_id": order.buyer_member_id,
+             "channel": channel, "reference": str(reference), "rows": rows, "used_at": now}
+            for key, rows in screened.used.items() if key in restriction.allowed]
+    if uses and not refused:  # one multi-row INSERT: a delivery may touch many persons
+        session.execute(insert(Use), uses)
     audit.record(session, subject_type="consent_scenario", subject_id=restriction.scenario_id, change={"use": {
         "channel": channel, "order_id": order_id, "reference": str(reference), "rows_in": screened.rows_in,
         "rows_kept": 0 if refused else screened.rows_kept, "rows_excluded": screened.rows_excluded,
