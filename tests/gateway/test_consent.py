@@ -31,6 +31,6 @@ def test_a_call_needs_a_person_with_live_consent(client, api):  # type: ignore[n
     again = client.request("GET", f"/gateway/{api['order_id']}/items", headers={"X-Api-Key": api["key"],
                                                                                 "X-Person-Key": alice})
     assert_error(again, 403, "consent_missing")
-    assert gateway.flush_now() == 4
+    gateway.flush_now()  # (the background loop may have written some of them already)
     usage = client.get(f"/api/v1/orders/{api['order_id']}/usage", headers=market.buyer).json()
     assert (usage["calls"], usage["billable_calls"], usage["statuses"]) == (4, 1, {"200": 1, "403": 3})
