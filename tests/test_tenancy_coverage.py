@@ -9,6 +9,8 @@ import re
 from shujiao.app import create_app
 from shujiao.config import Settings
 from tests.accounting.test_api import FOREIGN_CALLS as ACCOUNTING
+from tests.consent.test_api import FOREIGN as CONSENT
+from tests.consent.test_api import FOREIGN_PERSON as CONSENT_PERSON
 from tests.fingerprint.test_api import FOREIGN as FINGERPRINT
 from tests.gateway.test_api import FOREIGN as GATEWAY
 from tests.public_data.test_api import FOREIGN as PUBLIC_DATA
@@ -39,6 +41,8 @@ NOT_PRIVATE = {
     ("GET", "/api/v1/certificates/{}/bundle"): "public verification of certificates (offline bundle)",
     ("GET", "/api/v1/certificates/{}/pdf"): "public verification of certificates (PDF)",
     ("GET", "/api/v1/products/{}/sandbox-policy"): "a listed product's sandbox output policy is public, like the product (unlisted: 404)",
+    ("GET", "/api/v1/products/{}/consent-scenarios"): "a listed product's personal data scenario is public, so persons can see who wants their data (unlisted: 404; live consent counts only for its provider)",
+    ("POST", "/api/v1/consent/scenarios/{}/consents"): "any person may consent to a listed product's public scenario; the consent is the person's own (tests/consent: another person cannot read or revoke it)",
     ("GET", "/api/v1/quality/products/{}"): "what a listed product's page shows (summary only; tested in tests/quality/test_api.py)",
     ("GET", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
     ("HEAD", "/delta-sharing/files/{}"): "a signed, expiring pre-signed file URL is the capability (tests/sharing: tampered, rotated)",
@@ -58,7 +62,7 @@ def test_every_route_with_an_id_is_walled_off_or_said_to_be_public(tmp_path):
     routes = {(method.upper(), shape(path)) for path, operations in paths.items() if "{" in path
               for method in operations}
     lists = [CORE, UPLOADS, QUALITY, QUALITY_JOBS, VALUATION, ACCOUNTING, REGISTRY, FINGERPRINT, USAGE, GATEWAY,
-             SHARING, SANDBOX, PUBLIC_DATA]
+             SHARING, SANDBOX, PUBLIC_DATA, CONSENT, CONSENT_PERSON]
     tested = {(method, shape(path)) for requests in lists for method, path, _ in requests}
     tested.add(("GET", "/api/v1/downloads/{}"))  # CORE's "{link}"
     assert sorted(routes - tested - NOT_PRIVATE.keys()) == []

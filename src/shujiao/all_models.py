@@ -3,6 +3,7 @@
 from shujiao.accounting import models as accounting_models  # noqa: F401
 from shujiao.audit import models as audit_models  # noqa: F401
 from shujiao.catalog import models as catalog_models  # noqa: F401
+from shujiao.consent import models as consent_models  # noqa: F401
 from shujiao.crypto import models as crypto_models  # noqa: F401
 from shujiao.db import Base
 from shujiao.delivery import models as delivery_models  # noqa: F401

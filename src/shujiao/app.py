@@ -16,6 +16,7 @@ from shujiao.catalog.api import router as catalog_api
 from shujiao.catalog.storage import LocalFileStorage
 from shujiao.commands import SYSTEM
 from shujiao.config import Settings
+from shujiao.consent.api import router as consent_api
 from shujiao.crypto.api import router as crypto_api
 from shujiao.db import make_engine, make_session_factory, unit_of_work, utcnow
 from shujiao.delivery.api import router as delivery_api
@@ -62,7 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (members_api, catalog_api, listing_api, ledger_api, market_api, delivery_api, audit_api,
                    crypto_api, tlog_api, registry_api,
                    quality_api, valuation_api, accounting_api, fingerprint_api, gateway_api,
-                   sharing_api, sharing_profiles_api, sandbox_api, public_data_api):
+                   sharing_api, sharing_profiles_api, sandbox_api, public_data_api, consent_api):
         app.include_router(router)
     app.include_router(usage_api.router)
     # The API gateway is a lean ASGI app of its own (no per-call dependency injection).

@@ -9,6 +9,7 @@ import typer
 from shujiao.accounting.cli import accounting_app
 from shujiao.catalog.cli import vault_app
 from shujiao.cli_support import settings
+from shujiao.consent.cli import consent_app
 from shujiao.crypto.cli import keys_app
 from shujiao.fingerprint.cli import fingerprint_app
 from shujiao.gateway.cli import gateway_app
@@ -40,6 +41,7 @@ app.add_typer(fingerprint_app, name="fingerprint")
 app.add_typer(accounting_app, name="accounting")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(consent_app, name="consent")
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

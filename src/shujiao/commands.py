@@ -25,13 +25,15 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Actor:
-    kind: Literal["user", "system", "anonymous"]
+    kind: Literal["user", "system", "anonymous", "person"]
     username: str
     user_id: int | None = None
     member_id: int | None = None
     member_kind: str | None = None
     member_status: str | None = None
     role: str | None = None
+    # An individual (个人, kind "person") logged in to the personal data authorization hub.
+    person_id: int | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -43,6 +45,8 @@ class Actor:
 
     @property
     def label(self) -> str:
+        if self.kind == "person":
+            return f"person:{self.person_id}"
         return self.username if self.kind == "user" else self.kind
 
 
@@ -163,6 +167,13 @@ def require_member(actor: Actor, *, approved: bool = True, admin: bool = False) 
                   "会员尚未通过准入审核", "the member has not been approved yet")
     if admin:
         authorize(actor.role == "admin", "仅会员管理员可执行此操作", "only a member admin may do this")
+
+
+def require_person(actor: Actor) -> None:
+    """An individual logged in to the personal data authorization hub (个人)."""
+    if actor.kind != "person" or actor.person_id is None:
+        raise NotAuthenticated("请先以个人身份登录", "log in as a person first")
+    _mark_authorized()
 
 
 def require_system(actor: Actor) -> None:

@@ -152,6 +152,19 @@ class PublicDataSettings(BaseModel):
     public_base_url: str = Field("", pattern=r"^$|^https?://\S+[^/]$")
 
 
+class ConsentSettings(BaseModel):
+    """Personal data authorization (个人数据授权): phone verification and persons' sessions."""
+
+    # ``log``: the one-time code is written to the server log, and returned in the API response
+    # outside production, instead of being sent by SMS (no SMS gateway is wired in yet).
+    sms_backend: Literal["log"] = "log"
+    code_ttl_seconds: int = Field(300, ge=30, le=3600)
+    code_max_attempts: int = Field(5, ge=1, le=20)
+    session_ttl_hours: int = Field(12, ge=1)
+    # The longest consent any scenario may ask for.
+    max_consent_days: int = Field(3 * 365, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUJIAO_", env_nested_delimiter="__", extra="ignore"
@@ -176,6 +189,7 @@ class Settings(BaseSettings):
     sharing: SharingSettings = SharingSettings()
     sandbox: SandboxSettings = SandboxSettings()
     public_data: PublicDataSettings = PublicDataSettings()
+    consent: ConsentSettings = ConsentSettings()
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

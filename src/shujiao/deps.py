@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import ANONYMOUS, Actor
 from shujiao.config import Settings
+from shujiao.consent import service as consent
 from shujiao.db import MAX_ID
 from shujiao.errors import NotAuthenticated
 from shujiao.members import service as members
@@ -56,6 +57,13 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
+def actor_for_token(session: Session, token: str) -> Actor | None:
+    """A member user's token, or a person's (个人, prefixed ``p.``: the personal data authorization hub)."""
+    if token.startswith(consent.PERSON_TOKEN_PREFIX):
+        return consent.actor_for_token(session, token)
+    return members.actor_for_token(session, token)
+
+
 def get_optional_actor(request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
     token = bearer_token(request)
     # The API takes the page's session cookie only for reads: a cross-site form could otherwise
@@ -64,7 +72,7 @@ def get_optional_actor(request: Request, session: SessionDep, settings: Settings
         token = request.cookies.get(settings.auth.cookie_name)
     if token is None:
         return ANONYMOUS
-    actor = members.actor_for_token(session, token)
+    actor = actor_for_token(session, token)
     if actor is None:
         raise NotAuthenticated("登录已失效，请重新登录", "invalid or expired token", code="invalid_token")
     return actor

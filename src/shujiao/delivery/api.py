@@ -5,9 +5,10 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from urllib.parse import quote
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
+from shujiao.consent import service as consent
 from shujiao.delivery import service
 from shujiao.deps import CurrentActor, PathId, SessionDep, SettingsDep, StorageDep
 
@@ -37,8 +38,14 @@ def _content_disposition(filename: str) -> str:
 @router.get("/downloads/{token}", response_class=StreamingResponse)
 def download(session: SessionDep, actor: CurrentActor, settings: SettingsDep, storage: StorageDep,
              request: Request, token: str) -> StreamingResponse:
-    result = service.download(session, actor, token=token[:200], settings=settings, storage=storage,
-                              client_address=request.client.host if request.client else "")
+    try:
+        result = service.download(session, actor, token=token[:200], settings=settings, storage=storage,
+                                  client_address=request.client.host if request.client else "")
+    except consent.ConsentMissing as refused:
+        # The refusal is recorded on its own: nothing of the refused download (its count) commits.
+        session.rollback()
+        consent.record_refusal(session, actor, refused=refused, channel="download")
+        return JSONResponse(refused.body(), status_code=refused.status_code)  # type: ignore[return-value]
     # Content-Length lets a client tell a stream cut short (damage found past the first chunk).
     return StreamingResponse(result.chunks, media_type="application/octet-stream", headers={
         "Content-Disposition": _content_disposition(result.filename), "Content-Length": str(result.size_bytes),

@@ -16,6 +16,8 @@ from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import Actor, command, query, require_member
 from shujiao.config import Settings
+from shujiao.consent import core as consent_core
+from shujiao.consent import service as consent
 from shujiao.db import utcnow
 from shujiao.delivery.models import DeliveryDownload, DeliveryLink
 from shujiao.errors import DomainError, NotFound
@@ -95,8 +97,20 @@ def download(
     usage.authorize_use(session, actor, order_id=link.order_id, action="download")
     order = market.deliverable_order(session, actor, order_id=link.order_id)
     dataset = catalog.dataset_for_delivery(session, dataset_id=order.dataset_id)
+    # Personal data (个人数据授权): only the records of persons with live consent go out.
+    restriction = consent.restriction_for(session, product_id=order.product_id)
+    screen = consent_core.Screen(restriction) if restriction is not None else None
     # The buyer's own fingerprinted copy (数据指纹), when the product's dataset carries one.
-    copy = fingerprint.serve_copy(session, settings=settings, storage=storage, order_id=order.id)
+    copy = fingerprint.serve_copy(session, settings=settings, storage=storage, order_id=order.id, screen=screen)
+    if screen is not None:
+        assert restriction is not None
+        refused = consent.refusal(restriction, screen.screened)
+        if refused is not None:
+            refused.details.update(order_id=order.id, scenario_id=restriction.scenario_id,
+                                   rows_in=screen.screened.rows_in, consent_tag=restriction.tag)
+            raise refused  # the caller records the refusal after rolling back (consent.record_refusal)
+        consent.record_use(session, restriction=restriction, screened=screen.screened, order_id=order.id,
+                           channel="download", reference=f"link:{link.id}")
     if copy is not None:
         chunks, size_bytes, sha256 = copy.chunks, copy.size_bytes, copy.sha256
     else:
@@ -109,7 +123,8 @@ def download(
         "sha256": sha256, "client_address": client_address[:64], "downloaded_at": utcnow()}).scalar_one()
     audit.record(session, subject_type="order", subject_id=order.id,
                  change={"download": {"id": download_id, "link_id": link.id, "sha256": sha256,
-                                      "size_bytes": size_bytes, "fingerprinted": copy is not None}})
+                                      "size_bytes": size_bytes, "fingerprinted": copy is not None and copy.fingerprinted,
+                                      "consent_screened": screen is not None}})
     return Download(chunks=chunks, filename=dataset.filename, size_bytes=size_bytes, sha256=sha256)
 
 

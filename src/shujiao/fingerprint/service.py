@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,9 +217,11 @@ def buyer_notice(session: Session, *, settings: Settings, product_id: int) -> tu
 
 
 @query
-def buyer_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int) -> BuyerCopy:
+def buyer_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int,
+               screen: Callable[[pa.Table], pa.Table] | None = None) -> BuyerCopy:
     """The fingerprinted table of the order's buyer. The caller has already authorized the use
-    (``usage.authorize_use``); the Delta Sharing server serves the same table."""
+    (``usage.authorize_use``); the Delta Sharing server serves the same table. ``screen`` drops rows
+    before the fingerprint is applied (personal data without live consent: ``consent.core.Screen``)."""
     order = market.order_row(session, order_id=order_id)
     if order is None:
         raise not_found("订单", "order")
@@ -228,6 +230,8 @@ def buyer_copy(session: Session, *, settings: Settings, storage: FileStorage, or
     assert product is not None  # a foreign key
     file_format: scheme.FileFormat = "parquet" if dataset.file_format == "parquet" else "csv"
     table = scheme.read_table(_plaintext(session, settings, storage, dataset), file_format)
+    if screen is not None:
+        table = screen(table)
     policy = product_policy(session, product=product, dataset=dataset, settings=settings)
     if policy is None:
         return BuyerCopy(table, None, scheme.CopyStats(table.num_rows, table.num_rows), file_format)
@@ -245,6 +249,7 @@ class CopyFile:
     chunks: Iterator[bytes]
     size_bytes: int
     sha256: str
+    fingerprinted: bool = True
 
 
 def _read_and_close(handle: Any) -> Iterator[bytes]:
@@ -254,12 +259,13 @@ def _read_and_close(handle: Any) -> Iterator[bytes]:
 
 
 @inside_command
-def serve_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int) -> CopyFile | None:
+def serve_copy(session: Session, *, settings: Settings, storage: FileStorage, order_id: int,
+               screen: Callable[[pa.Table], pa.Table] | None = None) -> CopyFile | None:
     """The buyer's copy as a file like the original (CSV or Parquet), recorded with its SHA-256;
-    None when the dataset is served as it is (too small, no policy). The file lives in an unlinked
-    temporary file that closes when the stream is read or dropped."""
-    made = buyer_copy(session, settings=settings, storage=storage, order_id=order_id)
-    if made.policy is None:
+    None when the dataset is served as it is (too small, no policy, nothing screened). The file
+    lives in an unlinked temporary file that closes when the stream is read or dropped."""
+    made = buyer_copy(session, settings=settings, storage=storage, order_id=order_id, screen=screen)
+    if made.policy is None and screen is None:
         return None
     handle = tempfile.TemporaryFile(prefix="shujiao-copy-")
     scheme.write_table(made.table, made.file_format, handle)
@@ -269,6 +275,8 @@ def serve_copy(session: Session, *, settings: Settings, storage: FileStorage, or
     while chunk := handle.read(1 << 20):
         digest.update(chunk)
     handle.seek(0)
+    if made.policy is None:  # screened but not fingerprinted: nothing for detection to record
+        return CopyFile(_read_and_close(handle), size, digest.hexdigest(), fingerprinted=False)
     order = market.order_row(session, order_id=order_id)
     assert order is not None
     session.add(Copy(order_id=order.id, product_id=order.product_id, dataset_id=order.dataset_id,

@@ -222,6 +222,13 @@ class Gateway:
         if isinstance(route, DomainError):
             await self._send_json(send, route.status_code, json.dumps(route.body(), ensure_ascii=False).encode())
             return
+        if route.consented is not None and _person_key(scope) not in route.consented:
+            # Refused before any quota is taken; the call record (status 403, not forwarded) records it.
+            body = _error_body("consent_missing", "该 API 涉及个人数据：请求须在 X-Person-Key 中给出已授权个人的标识",
+                               "this API serves personal data: name a person with live consent in X-Person-Key")
+            await self._send_json(send, 403, body)
+            self._meter(route, scope, 403, False, 0, len(body), started)
+            return
         refusal = await self._take_quota(route) or await self._take_rate(route)
         if refusal is not None:
             status, body, headers = refusal
@@ -421,6 +428,13 @@ class Gateway:
                 await self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _person_key(scope: dict) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-person-key":
+            return value.decode("latin-1").strip().lower()
+    return ""
 
 
 def app_from_environment() -> Gateway:

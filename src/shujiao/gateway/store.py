@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shujiao.commands import Actor
 from shujiao.config import Settings
+from shujiao.consent import service as consent
 from shujiao.crypto import service as crypto
 from shujiao.db import unit_of_work
 from shujiao.errors import DomainError, NotAuthenticated, PermissionDenied
@@ -49,6 +50,9 @@ class Route:
     secret: str = field(repr=False)  # never in a log line or traceback
     plan: PricingPlan
     starts_at: dt.datetime
+    # Personal data (个人数据授权): the person keys with live consent, when the product declares a
+    # scenario; each call must then name its person (``X-Person-Key``) and is refused otherwise.
+    consented: frozenset[str] | None = None
 
 
 def invalid_key() -> NotAuthenticated:
@@ -86,8 +90,10 @@ def _resolve(session: Session, settings: Settings, *, key_hash: str, order_id: i
                                "calls are suspended until it is paid", code="contract_suspended")
     master = crypto.master_key(session, settings, key_id=upstream.master_key_id)
     secret = master.unwrap(upstream.sealed_secret, context=secret_context(upstream.product_id)).decode()
+    restriction = consent.restriction_for(session, product_id=grant.product_id)
     return Route(key.id, order_id, upstream.base_url, upstream.auth_header, secret,
-                 grant.offer.plan, grant.starts_at)
+                 grant.offer.plan, grant.starts_at,
+                 frozenset(restriction.allowed) if restriction is not None else None)
 
 
 def _insert_ignore(session: Session, table, values: dict) -> None:  # type: ignore[no-untyped-def]

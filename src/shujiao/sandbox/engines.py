@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 import duckdb
 import pyarrow as pa
 
-FailureReason = Literal["timeout", "memory", "too_many_rows", "error", "data_unavailable"]
+FailureReason = Literal["timeout", "memory", "too_many_rows", "error", "data_unavailable", "consent_missing"]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shujiao.consent import core as consent_core
 from shujiao.sandbox import dp
 from shujiao.sandbox.checker import COUNT_COLUMN, TABLE, CheckedQuery
 from shujiao.sandbox.engines import Engine, Limits
@@ -76,23 +77,34 @@ class PreparedCopy:
     path: Path
     rows_in: int
     rows_kept: int
+    # Personal data: the rows with live consent and the rows per consenting person (None: no scenario).
+    screened: consent_core.Screened | None = None
 
 
 def _stats_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def prepare_copy(*, source: Path, file_format: str, policy: SandboxPolicy, out: Path) -> PreparedCopy:
-    """Write the prepared copy of the plaintext file ``source`` to ``out`` (atomically)."""
+def prepare_copy(*, source: Path, file_format: str, policy: SandboxPolicy, out: Path,
+                 restriction: consent_core.Restriction | None = None) -> PreparedCopy:
+    """Write the prepared copy of the plaintext file ``source`` to ``out`` (atomically). With a
+    consent ``restriction`` only the rows of persons with live consent are kept, before k-suppression
+    (the caller names ``out`` by the restriction's tag, so a consent change makes a new copy)."""
     out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     reader = "read_csv" if file_format == "csv" else "read_parquet"
     selection = f"SELECT {', '.join(_copy_expressions(policy))} FROM {reader}({_literal(source)})"
+    if restriction is not None:
+        selection += f" WHERE {consent_core.match_expression(restriction.key_column)}"
     if policy.dp is None:
         groups = [_quoted(c) for c in policy.group_columns]
         window = f"PARTITION BY {', '.join(groups)}" if groups else ""
         selection += f" QUALIFY COUNT(*) OVER ({window}) >= {policy.min_group_size}"
     connection = duckdb.connect()
+    screened = None
     try:
+        if restriction is not None:
+            connection.register("consent_allowed", restriction.allowed_table())
+            screened = consent_core.count_used(connection, f"{reader}({_literal(source)})", restriction)
         rows_in = connection.execute(f"SELECT COUNT(*) FROM {reader}({_literal(source)})").fetchone()[0]  # type: ignore[index]
         with tempfile.NamedTemporaryFile(dir=out.parent, suffix=".partial", delete=False) as partial:
             partial_path = Path(partial.name)
@@ -104,8 +116,11 @@ def prepare_copy(*, source: Path, file_format: str, policy: SandboxPolicy, out: 
             partial_path.unlink(missing_ok=True)
     finally:
         connection.close()
-    _stats_path(out).write_text(json.dumps({"rows_in": rows_in, "rows_kept": rows_kept}))
-    return PreparedCopy(out, int(rows_in), int(rows_kept))
+    stats: dict[str, Any] = {"rows_in": rows_in, "rows_kept": rows_kept}
+    if screened is not None:
+        stats["consent"] = {"rows_in": screened.rows_in, "rows_kept": screened.rows_kept, "used": screened.used}
+    _stats_path(out).write_text(json.dumps(stats))
+    return PreparedCopy(out, int(rows_in), int(rows_kept), screened)
 
 
 def cached_copy(path: Path) -> PreparedCopy | None:
@@ -115,7 +130,11 @@ def cached_copy(path: Path) -> PreparedCopy | None:
         stats = json.loads(_stats_path(path).read_text())
     except (OSError, ValueError):
         return None
-    return PreparedCopy(path, int(stats["rows_in"]), int(stats["rows_kept"]))
+    consent = stats.get("consent")
+    screened = None if consent is None else consent_core.Screened(
+        rows_in=int(consent["rows_in"]), rows_kept=int(consent["rows_kept"]),
+        used={str(k): int(n) for k, n in consent["used"].items()})
+    return PreparedCopy(path, int(stats["rows_in"]), int(stats["rows_kept"]), screened)
 
 
 def restrict_to_intersection(*, prepared: Path, key_column: str, intersection: Path, out: Path) -> Path:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import SYSTEM
 from shujiao.config import Settings
+from shujiao.consent import core as consent_core
+from shujiao.consent import service as consent
 from shujiao.db import unit_of_work, utcnow
 from shujiao.errors import Conflict, DomainError
 from shujiao.sandbox import execution, service
@@ -42,9 +44,18 @@ def requeue_stale(factory: sessionmaker[Session], settings: Settings) -> int:
     return handled
 
 
-def _outcome(settings: Settings, storage: FileStorage, work: service.JobWork) -> execution.Outcome | EngineFailed:
+ConsentUse = tuple[consent_core.Restriction, consent_core.Screened]
+
+
+def _outcome(settings: Settings, storage: FileStorage, work: service.JobWork,
+             screening: list[ConsentUse]) -> execution.Outcome | EngineFailed:
+    """Run the job; the consent screening of its copy, if its data is personal, goes to ``screening``."""
     try:
         prepared = service.ensure_prepared(settings, work)
+        if work.consent is not None and prepared.screened is not None:
+            screening.append((work.consent, prepared.screened))
+            if consent.refusal(work.consent, prepared.screened) is not None:
+                return EngineFailed("consent_missing")
         data = prepared.path
         if work.intersection_key is not None:
             assert work.policy.psi_key_column is not None  # a PSI job was checked against it
@@ -74,16 +85,18 @@ def run_one_job(factory: sessionmaker[Session], settings: Settings, storage: Fil
             job_id, attempt = job.id, job.attempts
     except Conflict:
         return None
+    screening: list[ConsentUse] = []
     try:
         with unit_of_work(factory) as session:  # short: the key unwrapped, the first chunk checked
             work = service.job_work(session, settings=settings, storage=storage, job_id=job_id)
-        outcome = _outcome(settings, storage, work)
+        outcome = _outcome(settings, storage, work, screening)
     except DomainError as exc:
         logger.warning("sandbox job %s: %s", job_id, exc.en)
         outcome = EngineFailed("data_unavailable", exc.en)  # type: ignore[arg-type]
     try:
         with unit_of_work(factory) as session:
-            service.finish_job(session, SYSTEM, job_id=job_id, attempt=attempt, outcome=outcome, now=utcnow())
+            service.finish_job(session, SYSTEM, job_id=job_id, attempt=attempt, outcome=outcome, now=utcnow(),
+                               consent_use=screening[0] if screening else None)
     except Conflict as exc:  # taken for dead and claimed again meanwhile: the newer attempt answers
         logger.warning("sandbox job %s: %s", job_id, exc.en)
     return job_id
@@ -98,9 +111,13 @@ def _provider_keys(work: service.PsiWork) -> list[str]:
         reader = "read_csv" if work.file_format == "csv" else "read_parquet"
         column = '"' + work.key_column.replace('"', '""') + '"'
         connection = duckdb.connect()
+        consented = ""
+        if work.consent is not None:  # persons without live consent take no part in the intersection
+            connection.register("consent_allowed", work.consent.allowed_table())
+            consented = f" AND {consent_core.match_expression(work.consent.key_column)}"
         try:
             return [row[0] for row in connection.execute(
-                f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {reader}(?) WHERE {column} IS NOT NULL",
+                f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {reader}(?) WHERE {column} IS NOT NULL{consented}",
                 [str(plaintext)]).fetchall()]
         finally:
             connection.close()

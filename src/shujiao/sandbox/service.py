@@ -28,6 +28,8 @@ from shujiao.catalog.models import Dataset
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import Actor, authorize, command, query, require_member, require_system, require_user
 from shujiao.config import Settings
+from shujiao.consent import core as consent_core
+from shujiao.consent import service as consent
 from shujiao.db import utcnow
 from shujiao.errors import Conflict, DomainError, InvalidInput, not_found
 from shujiao.listing import service as listing
@@ -54,6 +56,8 @@ FAILURES = {
               "the query failed while running (the engine's message is withheld to protect the data)"),
     "interrupted": ("任务多次中断，已终止", "the job was interrupted too often and was stopped"),
     "data_unavailable": ("数据暂不可用，请联系交易中心", "the data is unavailable; contact the exchange"),
+    "consent_missing": ("数据中有个人未授权，提供方要求此时拒绝计算（个人数据授权）",
+                        "some persons in the data have not consented; the product refuses computation then"),
 }
 # Refusals decided by the exchange beyond the query check.
 EXTRA_RULES = {
@@ -491,6 +495,8 @@ class JobWork:
     content: Iterator[bytes] | None  # the plaintext, only when the prepared copy must be built
     intersection_key: str | None  # storage key of the PSI intersection the job runs over
     psi_run_id: int | None
+    # Personal data (个人数据授权): the live consents when the job's data was read (None: no scenario).
+    consent: consent_core.Restriction | None = None
 
 
 def _cache_dir(settings: Settings) -> Path:
@@ -498,8 +504,12 @@ def _cache_dir(settings: Settings) -> Path:
 
 
 @query
-def prepared_path(settings: Settings, *, dataset_id: int, dataset_sha256: str, policy: SandboxPolicy) -> Path:
-    return _cache_dir(settings) / f"dataset-{dataset_id}-{dataset_sha256[:24]}-{execution.policy_tag(policy)}.parquet"
+def prepared_path(settings: Settings, *, dataset_id: int, dataset_sha256: str, policy: SandboxPolicy,
+                  consent_tag: str | None = None) -> Path:
+    """Named by the dataset, the policy and, for personal data, the set of live consents: a grant,
+    revocation or expiry makes a new copy, and no cached copy outlives a consent."""
+    suffix = f"-consent-{consent_tag}" if consent_tag else ""
+    return _cache_dir(settings) / f"dataset-{dataset_id}-{dataset_sha256[:24]}-{execution.policy_tag(policy)}{suffix}.parquet"
 
 
 @query
@@ -509,7 +519,9 @@ def job_work(session: Session, *, settings: Settings, storage: FileStorage, job_
     assert job is not None
     policy = SandboxPolicy.model_validate_json(job.policy_json)
     dataset = catalog.dataset_for_delivery(session, dataset_id=job.dataset_id)
-    path = prepared_path(settings, dataset_id=dataset.id, dataset_sha256=dataset.sha256, policy=policy)
+    restriction = consent.restriction_for(session, product_id=job.product_id)
+    path = prepared_path(settings, dataset_id=dataset.id, dataset_sha256=dataset.sha256, policy=policy,
+                         consent_tag=restriction.tag if restriction else None)
     content = None
     if execution.cached_copy(path) is None:
         content = catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset)
@@ -517,14 +529,15 @@ def job_work(session: Session, *, settings: Settings, storage: FileStorage, job_
     return JobWork(job_id=job.id, attempt=job.attempts, checked=_checked_of(job), policy=policy,
                    epsilon=_eps(job.epsilon_micro), dataset_id=dataset.id, dataset_sha256=dataset.sha256,
                    file_format=dataset.file_format, content=content,
-                   intersection_key=run.intersection_key if run else None, psi_run_id=run.id if run else None)
+                   intersection_key=run.intersection_key if run else None, psi_run_id=run.id if run else None,
+                   consent=restriction)
 
 
 @query
 def ensure_prepared(settings: Settings, work: JobWork) -> execution.PreparedCopy:
     """The job's prepared copy (derived data in the sandbox cache, not a record), built if missing."""
     path = prepared_path(settings, dataset_id=work.dataset_id, dataset_sha256=work.dataset_sha256,
-                         policy=work.policy)
+                         policy=work.policy, consent_tag=work.consent.tag if work.consent else None)
     cached = execution.cached_copy(path)
     if cached is not None:
         return cached
@@ -536,7 +549,8 @@ def ensure_prepared(settings: Settings, work: JobWork) -> execution.PreparedCopy
         with plaintext.open("wb") as out:
             for chunk in work.content:
                 out.write(chunk)
-        return execution.prepare_copy(source=plaintext, file_format=work.file_format, policy=work.policy, out=path)
+        return execution.prepare_copy(source=plaintext, file_format=work.file_format, policy=work.policy, out=path,
+                                      restriction=work.consent)
     finally:
         plaintext.unlink(missing_ok=True)
 
@@ -569,11 +583,19 @@ def _return_epsilon(session: Session, job: Job) -> None:
 
 @command("sandbox.job.finish")
 def finish_job(session: Session, actor: Actor, *, job_id: int, attempt: int,
-               outcome: execution.Outcome | EngineFailed, now: dt.datetime) -> Job:
+               outcome: execution.Outcome | EngineFailed, now: dt.datetime,
+               consent_use: tuple[consent_core.Restriction, consent_core.Screened] | None = None) -> Job:
     """Store a worker's outcome: a result is released, or awaits the provider when the policy asks
-    for review; a failure keeps only its reason (and gives back the ε no noise was drawn for)."""
+    for review; a failure keeps only its reason (and gives back the ε no noise was drawn for).
+    ``consent_use``: the personal data screening of the job's copy, recorded as the uses of each
+    consenting person's records (or as a refusal)."""
     require_system(actor)
     job: Job = _running(session, Job, job_id, attempt)
+    if consent_use is not None:
+        refused = isinstance(outcome, EngineFailed) and outcome.reason == "consent_missing"
+        if refused or not isinstance(outcome, EngineFailed):
+            consent.record_use(session, restriction=consent_use[0], screened=consent_use[1], order_id=job.order_id,
+                               channel="sandbox", reference=f"job:{job.id}", refused=refused)
     policy = SandboxPolicy.model_validate_json(job.policy_json)
     job.finished_at = now
     if isinstance(outcome, EngineFailed):
@@ -720,6 +742,7 @@ class PsiWork:
     file_format: str
     content: Iterator[bytes]
     buyer_ids_path: Path
+    consent: consent_core.Restriction | None = None  # personal data: only consenting persons' rows take part
 
 
 @query
@@ -729,7 +752,8 @@ def psi_work(session: Session, *, settings: Settings, storage: FileStorage, run_
     dataset = catalog.dataset_for_delivery(session, dataset_id=run.dataset_id)
     return PsiWork(run_id=run.id, attempt=run.attempts, key_column=run.key_column, file_format=dataset.file_format,
                    content=catalog.dataset_content(session, settings=settings, storage=storage, dataset=dataset),
-                   buyer_ids_path=storage.local_path(run.buyer_ids_key))
+                   buyer_ids_path=storage.local_path(run.buyer_ids_key),
+                   consent=consent.restriction_for(session, product_id=run.product_id))
 
 
 @dataclass(frozen=True)

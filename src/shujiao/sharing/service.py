@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 import tempfile
@@ -28,6 +29,8 @@ from shujiao.catalog import service as catalog
 from shujiao.catalog.storage import FileStorage
 from shujiao.commands import Actor, authorize, command, query, require_member, require_system
 from shujiao.config import Settings
+from shujiao.consent import core as consent_core
+from shujiao.consent import service as consent
 from shujiao.db import utcnow
 from shujiao.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from shujiao.fingerprint import scheme as fingerprint_scheme
@@ -172,6 +175,13 @@ class BuyerCopy:
     size_bytes: int
     num_records: int
     schema: pa.Schema
+    # Personal data: the live consents the copy was screened by, and what the screening kept.
+    consent: tuple[consent_core.Restriction, consent_core.Screened] | None = None
+
+
+def _screened_path(path: Path) -> Path:
+    """Beside a screened copy: its consent counts, so that every read of it records its uses."""
+    return path.with_name(path.name + ".consent.json")
 
 
 def _cache_dir(settings: Settings) -> Path:
@@ -204,6 +214,7 @@ def prune_cache(session: Session, actor: Actor, *, settings: Settings) -> list[s
     removed = [f for f in cached if _order_of(f) not in readable]
     for path in removed:
         path.unlink(missing_ok=True)
+        _screened_path(path).unlink(missing_ok=True)
     audit.record(session, subject_type="sharing_cache", subject_id=0,
                  change={"removed": [path.name for path in removed], "kept": len(cached) - len(removed)})
     return [path.name for path in removed]
@@ -242,25 +253,40 @@ def buyer_copy_parquet(session: Session, *, settings: Settings, storage: FileSto
     the cache is derived data, safe to delete at any time (the next query rebuilds it;
     ``shujiao sharing prune-cache`` deletes the copies no live contract may read)."""
     dataset = catalog.dataset_for_delivery(session, dataset_id=grant.dataset_id)
-    path = _cache_path(settings, grant, dataset.sha256,
-                       fingerprint.policy_tag(session, settings=settings, product_id=grant.product_id))
-    if not path.is_file():
+    # Personal data (个人数据授权): the copy holds only consenting persons' rows, and is named by the
+    # set of live consents, so a revocation makes the next read build a new copy.
+    restriction = consent.restriction_for(session, product_id=grant.product_id)
+    tag = fingerprint.policy_tag(session, settings=settings, product_id=grant.product_id)
+    path = _cache_path(settings, grant, dataset.sha256, f"{tag}-consent-{restriction.tag}" if restriction else tag)
+    if not path.is_file() or (restriction is not None and not _screened_path(path).is_file()):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=path.parent) as work:
-            table = protocol.shareable(_buyer_table(session, settings, storage, grant, Path(work)))
+            screen = consent_core.Screen(restriction) if restriction else None
+            table = protocol.shareable(_buyer_table(session, settings, storage, grant, Path(work), screen))
             converted = Path(work) / "copy.parquet"
             pq.write_table(table, converted, compression="snappy")
+            if screen is not None:  # written first: a copy never exists without its counts
+                counts = Path(work) / "copy.consent.json"
+                counts.write_text(json.dumps({"rows_in": screen.screened.rows_in,
+                                              "rows_kept": screen.screened.rows_kept, "used": screen.screened.used}))
+                os.replace(counts, _screened_path(path))
             os.replace(converted, path)  # atomic: another process building the same copy is harmless
+    screened = None
+    if restriction is not None:
+        counts = json.loads(_screened_path(path).read_text())
+        screened = (restriction, consent_core.Screened(rows_in=int(counts["rows_in"]), rows_kept=int(counts["rows_kept"]),
+                                                       used={str(k): int(n) for k, n in counts["used"].items()}))
     metadata = pq.read_metadata(path)
     return BuyerCopy(path=path, size_bytes=path.stat().st_size, num_records=metadata.num_rows,
-                     schema=metadata.schema.to_arrow_schema())
+                     schema=metadata.schema.to_arrow_schema(), consent=screened)
 
 
 def _buyer_table(session: Session, settings: Settings, storage: FileStorage, grant: Grant,
-                 work: Path) -> pa.Table:
+                 work: Path, screen: consent_core.Screen | None = None) -> pa.Table:
     """The table this contract's buyer gets: the buyer's fingerprinted copy (数据指纹), the same one a
-    file download serves, decrypted through the vault."""
-    made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id)
+    file download serves, decrypted through the vault (and screened for consent, like a download)."""
+    made = fingerprint.buyer_copy(session, settings=settings, storage=storage, order_id=grant.order_id,
+                                  screen=screen)
     if made.file_format != "csv":
         return made.table
     # The fingerprint reads a CSV as text; typed again the way the catalog read the original.
@@ -325,6 +351,9 @@ def read_table(session: Session, actor: Actor, *, access: Access, settings: Sett
     audit.record(session, subject_type="order", subject_id=access.grant.order_id,
                  change={"delta_sharing_read": {"id": read_id, "num_records": copy.num_records,
                                                 "file_bytes": copy.size_bytes}})
+    if copy.consent is not None:
+        consent.record_use(session, restriction=copy.consent[0], screened=copy.consent[1],
+                           order_id=access.grant.order_id, channel="sharing", reference=f"read:{read_id}")
     return [protocol.protocol_line(), _metadata(access, copy), protocol.file_line(
         url=file_url(signed), file_id=hashlib.sha256(copy.path.name.encode()).hexdigest()[:32],
         size_bytes=copy.size_bytes, num_records=copy.num_records, committed_at=access.grant.starts_at,

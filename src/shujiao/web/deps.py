@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 
 from shujiao.commands import ANONYMOUS, Actor
-from shujiao.deps import SessionDep
+from shujiao.deps import SessionDep, actor_for_token
 from shujiao.errors import NotAuthenticated, PermissionDenied
-from shujiao.members import service as members
 from shujiao.web import security
 
 
@@ -24,7 +23,7 @@ class LoginRequired(NotAuthenticated):
 def page_actor(request: Request, session: SessionDep) -> Actor:
     """The logged-in user of the session cookie; an unknown or expired cookie is simply anonymous."""
     token = security.session_token(request)
-    actor = members.actor_for_token(session, token) if token else None
+    actor = actor_for_token(session, token) if token else None
     actor = actor or ANONYMOUS
     request.state.actor = actor
     return actor
@@ -57,7 +56,7 @@ PageOperator = Annotated[Actor, Depends(page_operator)]
 
 def form_actor(request: Request, actor: PageActor,
                csrf_token: Annotated[str, Form()] = "") -> Actor:
-    security.check_csrf(request, csrf_token, logged_in=actor.kind == "user")
+    security.check_csrf(request, csrf_token, logged_in=actor.kind in ("user", "person"))
     return actor
 
 

@@ -25,6 +25,7 @@ from shujiao.members.pages import router as members_pages
 from shujiao.public_data.pages import router as public_data_pages
 from shujiao.quality.pages import router as quality_pages
 from shujiao.registry.pages import router as registry_pages
+from shujiao.consent.pages import router as consent_pages
 from shujiao.sandbox.pages import router as sandbox_pages
 from shujiao.sharing.pages import router as sharing_pages
 from shujiao.usage.pages import router as usage_pages
@@ -84,6 +85,6 @@ def install(app: FastAPI) -> None:
     for router in (listing_pages, members_pages, catalog_pages, market_pages, ledger_pages, audit_pages,
                    registry_pages,
                    quality_pages, valuation_pages, accounting_pages, fingerprint_pages, gateway_pages,
-                   sharing_pages, sandbox_pages, public_data_pages):
+                   sharing_pages, sandbox_pages, public_data_pages, consent_pages):
         app.include_router(router)
     app.include_router(usage_pages)

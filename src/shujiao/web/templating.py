@@ -69,7 +69,7 @@ def current_actor(request: Request) -> Actor:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     actor = current_actor(request)
     lang = security.lang_of(request)
-    logged_in = actor.kind == "user"
+    logged_in = actor.kind in ("user", "person")
     csrf_token, new_csrf_cookie = security.csrf_token_for(request, logged_in=logged_in)
     flash = security.read_flash(request)
 
